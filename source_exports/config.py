@@ -1,0 +1,83 @@
+"""Typed view of the settings shared by every vendor, and validation helpers that name fields."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional, Sequence
+
+import pendulum
+
+from source_exports.errors import ConfigError
+
+UUID4 = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-4[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$")
+STREAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class CommonConfig:
+    """Settings that apply to every vendor."""
+
+    start_date: Optional[pendulum.DateTime]
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> CommonConfig:
+        raw = config.get("start_date")
+        return cls(start_date=parse_datetime(raw, "start_date") if raw else None)
+
+
+def parse_datetime(value: Any, field: str) -> pendulum.DateTime:
+    """Parse an ISO-8601 timestamp (UTC assumed when no offset is given) or name the field."""
+    try:
+        parsed = pendulum.parse(str(value), tz="UTC")
+    except (ValueError, TypeError, pendulum.parsing.exceptions.ParserError) as error:
+        raise ConfigError(
+            f"'{value}' is not an ISO-8601 date-time", field=field, hint="Use a value like 2025-01-01T00:00:00Z"
+        ) from error
+    if not isinstance(parsed, pendulum.DateTime):
+        raise ConfigError(f"'{value}' is not a date-time", field=field, hint="Use a value like 2025-01-01T00:00:00Z")
+    return parsed.in_timezone("UTC")
+
+
+def require_string(block: Mapping[str, Any], key: str, prefix: str) -> str:
+    """Return a non-empty string setting or raise a ConfigError naming `prefix.key`."""
+    value = block.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError("is required and must be a non-empty string", field=f"{prefix}.{key}")
+    return value.strip()
+
+
+def require_uuid4(value: Any, field: str) -> str:
+    """Validate a v4 UUID the way the vendors' APIs pattern-check them."""
+    if not isinstance(value, str) or not UUID4.match(value):
+        raise ConfigError(
+            f"'{value}' is not a version-4 UUID",
+            field=field,
+            hint="Copy the identifier from the vendor's app; it looks like 3c90c3cc-0d44-4b50-8888-8dd25736052a",
+        )
+    return value
+
+
+def require_choice(value: Any, choices: Sequence[str], field: str) -> str:
+    """Validate an enumerated option and list the valid values when it is not one of them."""
+    if value not in choices:
+        raise ConfigError(f"'{value}' is not a valid value", field=field, hint=f"Valid values: {', '.join(choices)}")
+    return str(value)
+
+
+def require_url(value: Any, field: str) -> str:
+    """Validate an http(s) base URL and return it without a trailing slash."""
+    if not isinstance(value, str) or not re.match(r"^https?://[^/\s]+", value):
+        raise ConfigError(f"'{value}' is not an http(s) URL", field=field, hint="Use a value like https://api.example.com")
+    return value.rstrip("/")
+
+
+def require_stream_name(value: Any, field: str) -> str:
+    """Stream names become table names: letters, digits and underscores, not starting with a digit."""
+    if not isinstance(value, str) or not STREAM_NAME.match(value):
+        raise ConfigError(
+            f"'{value}' is not a valid stream name",
+            field=field,
+            hint="Use letters, digits and underscores, starting with a letter or underscore (e.g. enriched_leads)",
+        )
+    return value

@@ -1,0 +1,57 @@
+"""JSON documents: one big array (streamed item by item) or a sequence of JSON values.
+
+Vendors say "json" for both a single array and JSON Lines, so the first byte decides. Arrays
+are parsed incrementally with ijson; nothing is loaded whole. Non-object items are wrapped as
+`{"value": item}` so every record is an object.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from typing import Any, BinaryIO, Iterator
+
+import ijson
+
+from source_exports.download.parsers.base import RecordParser, Row, register
+from source_exports.errors import RecordParseError
+
+
+def as_row(item: Any) -> Row:
+    """Every record must be an object: wrap scalars and lists."""
+    return item if isinstance(item, dict) else {"value": item}
+
+
+def first_significant_byte(stream: io.BufferedReader) -> bytes:
+    """Peek past whitespace and a BOM without consuming anything."""
+    head = stream.peek(4096)
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+
+
+@register
+class JsonParser(RecordParser):
+    """A JSON array of objects, or concatenated/newline-delimited JSON values."""
+
+    format = "json"
+
+    def parse_records(self, stream: BinaryIO, file_name: str, logger: logging.Logger) -> Iterator[Row]:
+        buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)
+        if buffered.peek(3)[:3] == b"\xef\xbb\xbf":
+            buffered.read(3)
+        is_array = first_significant_byte(buffered) == b"["
+        items = (
+            ijson.items(buffered, "item", use_float=True)
+            if is_array
+            else ijson.items(buffered, "", multiple_values=True, use_float=True)
+        )
+        index = 0
+        try:
+            for index, item in enumerate(items, start=1):
+                yield as_row(item)
+        except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError) as error:
+            raise RecordParseError(
+                f"Invalid JSON after item {index} ({error})",
+                file=file_name,
+                row=index + 1,
+                hint="The file may be truncated or not JSON; re-run the export",
+            ) from error

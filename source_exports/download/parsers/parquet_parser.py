@@ -1,0 +1,78 @@
+"""Parquet: spooled to a temporary file (Parquet needs random access) and read by batches.
+
+Memory stays bounded by one batch, not the file. Values become JSON-native: timestamps and
+dates as ISO-8601 text, decimals as text (no precision lost), binary as base64.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import decimal
+import logging
+import shutil
+import tempfile
+from typing import Any, BinaryIO, Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from source_exports.download.parsers.base import RecordParser, Row, register
+from source_exports.errors import RecordParseError
+
+SPOOL_CHUNK = 1 << 20
+
+
+def to_json_value(value: Any) -> Any:
+    """Convert the Python objects pyarrow returns into values a JSON record can carry."""
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, dict):
+        return {key: to_json_value(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [to_json_value(item) for item in value]
+    return value
+
+
+def needs_conversion(data_type: pa.DataType) -> bool:
+    """True for arrow types whose Python values are not JSON-native."""
+    return not (
+        pa.types.is_integer(data_type)
+        or pa.types.is_floating(data_type)
+        or pa.types.is_boolean(data_type)
+        or pa.types.is_string(data_type)
+        or pa.types.is_large_string(data_type)
+        or pa.types.is_null(data_type)
+    )
+
+
+@register
+class ParquetParser(RecordParser):
+    """Apache Parquet, any internal compression pyarrow supports."""
+
+    format = "parquet"
+    batch_size = 10_000
+
+    def parse_records(self, stream: BinaryIO, file_name: str, logger: logging.Logger) -> Iterator[Row]:
+        with tempfile.TemporaryFile(prefix="source-exports-", suffix=".parquet") as spool:
+            shutil.copyfileobj(stream, spool, SPOOL_CHUNK)
+            spool.seek(0)
+            try:
+                parquet = pq.ParquetFile(spool)
+            except (pa.ArrowInvalid, OSError) as error:
+                raise RecordParseError(f"Not a readable Parquet file ({error})", file=file_name) from error
+            convert = [field.name for field in parquet.schema_arrow if needs_conversion(field.type)]
+            row = 0
+            try:
+                for batch in parquet.iter_batches(batch_size=self.batch_size):
+                    for record in batch.to_pylist():
+                        row += 1
+                        for column in convert:
+                            record[column] = to_json_value(record[column])
+                        yield record
+            except (pa.ArrowInvalid, OSError) as error:
+                raise RecordParseError(f"Corrupt Parquet data ({error})", file=file_name, row=row + 1) from error

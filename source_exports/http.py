@@ -1,0 +1,74 @@
+"""The one retry policy every HTTP session here uses (vendor clients and the file fetcher).
+
+urllib3's `Retry` does the looping; this subclass only caps an absurd `Retry-After` and says
+so in the log, so no request ever waits unbounded and no retry loop is written by hand.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Collection, Optional
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+LOGGER = logging.getLogger("airbyte")
+
+# 429: rate limited, honour Retry-After; 5xx: vendor or storage hiccups that clear on retry.
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_RETRY_AFTER_SECONDS = 120.0
+
+
+class CappedRetry(Retry):
+    """A `Retry` that caps `Retry-After` at `max_retry_after` seconds and logs when it does."""
+
+    def __init__(self, *args, max_retry_after: float = MAX_RETRY_AFTER_SECONDS, **kwargs) -> None:
+        self.max_retry_after = max_retry_after
+        super().__init__(*args, **kwargs)
+
+    def new(self, **kwargs) -> CappedRetry:
+        retry = super().new(**kwargs)
+        retry.max_retry_after = self.max_retry_after
+        return retry
+
+    def parse_retry_after(self, retry_after: str) -> float:
+        seconds = super().parse_retry_after(retry_after)
+        if seconds > self.max_retry_after:
+            LOGGER.warning(
+                f"Server asked to wait {seconds:.0f} s (Retry-After); waiting {self.max_retry_after:.0f} s instead"
+            )
+            return self.max_retry_after
+        return seconds
+
+
+def retry_policy(
+    total: int = 5,
+    backoff_factor: float = 0.5,
+    methods: Optional[Collection[str]] = None,
+    max_retry_after: float = MAX_RETRY_AFTER_SECONDS,
+) -> CappedRetry:
+    """Bounded retries on connection errors and RETRYABLE_STATUSES, honouring Retry-After."""
+    return CappedRetry(
+        total=total,
+        connect=total,
+        read=total,
+        status=total,
+        backoff_factor=backoff_factor,
+        backoff_max=30,
+        status_forcelist=RETRYABLE_STATUSES,
+        allowed_methods=frozenset(methods) if methods is not None else frozenset({"GET", "HEAD", "POST"}),
+        respect_retry_after_header=True,
+        raise_on_status=False,
+        max_retry_after=max_retry_after,
+    )
+
+
+def build_session(retry: Optional[Retry] = None, user_agent: str = "airbyte-source-exports") -> requests.Session:
+    """A requests session with the shared retry policy mounted for http and https."""
+    session = requests.Session()
+    adapter = HTTPAdapter(max_retries=retry or retry_policy(), pool_maxsize=16)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = user_agent
+    return session

@@ -1,0 +1,110 @@
+"""SourceExports: spec, check and streams, wired from the vendor registry. Nothing else."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, List, Mapping, MutableMapping, Optional, Tuple
+
+from airbyte_cdk.models import ConnectorSpecification, StreamDescriptor
+from airbyte_cdk.sources import AbstractSource
+from airbyte_cdk.sources.streams import Stream
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+from source_exports.config import CommonConfig
+from source_exports.errors import ConfigError, ExportsError, to_traced_exception
+from source_exports.redact import redact
+from source_exports.vendors import VENDORS
+
+DOCS_URL = "https://docs.airbyte.com/integrations/sources/exports"
+
+
+class SourceExports(AbstractSource):
+    """Reads export files and export metadata from Cargo, SourceCraft CI, Spaaza and PostHog."""
+
+    def spec(self, logger: logging.Logger) -> ConnectorSpecification:
+        properties: MutableMapping[str, Any] = {
+            "start_date": {
+                "type": "string",
+                "title": "Start date",
+                "description": "Lower bound (UTC, ISO-8601) for the first incremental sync of every stream. "
+                "Leave empty to read everything the vendors keep.",
+                "format": "date-time",
+                "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$",
+                "examples": ["2025-01-01T00:00:00Z"],
+                "order": 0,
+            }
+        }
+        for order, vendor in enumerate(VENDORS, start=1):
+            properties[vendor.key] = {**vendor.spec_block(), "order": order}
+        return ConnectorSpecification(
+            documentationUrl=DOCS_URL,
+            connectionSpecification={
+                "$schema": "http://json-schema.org/draft-07/schema#",
+                "title": "Exports Source Spec",
+                "type": "object",
+                "required": [],
+                "additionalProperties": True,
+                "properties": properties,
+            },
+            supportsIncremental=True,
+        )
+
+    def check_connection(self, logger: logging.Logger, config: Mapping[str, Any]) -> Tuple[bool, Optional[Any]]:
+        """Check every configured vendor block and report each one that fails."""
+        try:
+            common = CommonConfig.from_config(config)
+            present = self._present_vendors(config)
+        except ExportsError as error:
+            return False, error.user_message
+        failures = []
+        for vendor in present:
+            try:
+                vendor.check(config[vendor.key], common, logger)
+                logger.info(f"{vendor.title}: connection OK")
+            except ExportsError as error:
+                failures.append(f"{vendor.title}: {error.user_message}")
+            except Exception as error:  # a bug must still come out as a FAILED status, not a crash
+                failures.append(redact(f"{vendor.title}: unexpected error {type(error).__name__}: {error}"))
+        if failures:
+            return False, "; ".join(failures)
+        return True, None
+
+    def streams(self, config: Mapping[str, Any]) -> List[Stream]:
+        try:
+            common = CommonConfig.from_config(config)
+            streams: List[Stream] = []
+            for vendor in self._present_vendors(config):
+                streams.extend(vendor.streams(config[vendor.key], common))
+        except ExportsError as error:
+            raise to_traced_exception(error) from error
+        self._refuse_duplicate_names(streams)
+        return streams
+
+    @staticmethod
+    def _serialize_exception(
+        stream_descriptor: StreamDescriptor, e: Exception, stream_instance: Optional[Stream] = None
+    ) -> AirbyteTracedException:
+        """The one boundary where our errors become Airbyte failures with a classified type."""
+        return to_traced_exception(e, stream_descriptor)
+
+    @staticmethod
+    def _present_vendors(config: Mapping[str, Any]) -> list:
+        present = [vendor for vendor in VENDORS if config.get(vendor.key)]
+        if not present:
+            keys = ", ".join(vendor.key for vendor in VENDORS)
+            raise ConfigError("No vendor is configured", hint=f"Add at least one of these blocks to the config: {keys}")
+        return present
+
+    @staticmethod
+    def _refuse_duplicate_names(streams: List[Stream]) -> None:
+        seen: set = set()
+        for stream in streams:
+            if stream.name in seen:
+                raise to_traced_exception(
+                    ConfigError(
+                        f"Two streams are named '{stream.name}'",
+                        field="run_outputs[].name",
+                        hint="Give every configured export a unique name",
+                    )
+                )
+            seen.add(stream.name)
