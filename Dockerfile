@@ -19,10 +19,10 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
 # Only what `pip install .` needs.
-COPY setup.py ./
+COPY setup.py pyproject.toml ./
 COPY source_exports ./source_exports
 RUN python3 -m venv /opt/venv \
- && /opt/venv/bin/pip install ${PIP_INSTALL_ARGS} . \
+ && /opt/venv/bin/pip install ${PIP_INSTALL_ARGS} --use-pep517 . \
  && /opt/venv/bin/source-exports spec >/dev/null
 
 FROM ${BASE_IMAGE}
@@ -30,8 +30,8 @@ LABEL io.airbyte.name="airbyte/source-exports" \
       io.airbyte.version="0.1.0" \
       org.opencontainers.image.title="source-exports" \
       org.opencontainers.image.description="Airbyte source for vendor export APIs: Cargo, SourceCraft CI, Spaaza, PostHog."
-RUN groupadd --system --gid 1000 airbyte \
- && useradd --system --uid 1000 --gid airbyte --home-dir /airbyte --create-home \
+RUN groupadd --gid 1000 airbyte \
+ && useradd --uid 1000 --gid airbyte --home-dir /airbyte --create-home \
         --shell /usr/sbin/nologin airbyte
 COPY --from=build /opt/venv /opt/venv
 ENV PATH="/opt/venv/bin:${PATH}" \

@@ -8,7 +8,7 @@ when the caller says the rows up to that point were emitted.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, List, Mapping, MutableMapping, Optional, Union
+from typing import Any, List, Mapping, MutableMapping, Optional, Union
 
 import pendulum
 from airbyte_cdk.models import SyncMode
@@ -80,10 +80,6 @@ class IncrementalExportsStream(ExportsStream, CheckpointMixin):
         if current is None or moved > parse_datetime(current, self.cursor_field):
             self._state[self.cursor_field] = format_datetime(moved)
 
-    def stream_slices(
-        self, *, sync_mode: SyncMode, cursor_field: Optional[List[str]] = None, stream_state: Optional[Mapping[str, Any]] = None
-    ) -> Iterable[Optional[Mapping[str, Any]]]:
-        return [{"sync_mode": sync_mode.value}]
 
 
 def format_datetime(value: pendulum.DateTime) -> str:

@@ -138,7 +138,7 @@ cmd_wheels() {
     # Wheels of the runtime dependencies (plus the build backend that `pip install .` needs),
     # made on the host with the same Python minor version (3.11) as the base image.
     local stamp_now
-    stamp_now="$(sha256sum "$REPO/setup.py" | cut -c1-16)-$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+    stamp_now="$(cat "$REPO/setup.py" "$REPO/pyproject.toml" 2>/dev/null | sha256sum | cut -c1-16)-$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
     if [ -f "$WHEELS/.stamp" ] && [ "$(cat "$WHEELS/.stamp")" = "$stamp_now" ]; then
         log "wheels up to date in $WHEELS"; return 0
     fi
@@ -153,8 +153,10 @@ cmd_wheels() {
     build="$(mktemp -d)"
     # Copy only what `pip install .` needs so the host's build/ and egg-info stay untouched.
     cp "$REPO/setup.py" "$build/"
+    [ -f "$REPO/pyproject.toml" ] && cp "$REPO/pyproject.toml" "$build/"
     cp -r "$REPO/source_exports" "$build/"
-    python3 -m pip wheel -q --wheel-dir "$WHEELS.tmp" "$build" "setuptools>=68" wheel
+    python3 -m pip wheel -q --wheel-dir "$WHEELS.tmp" "$build" "setuptools>=68" wheel \
+        2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
     rm -rf "$build"
     rm -f "$WHEELS.tmp"/source_exports-*.whl
     echo "$stamp_now" >"$WHEELS.tmp/.stamp"
@@ -173,6 +175,8 @@ cmd_build() {
         --build-arg "BASE_IMAGE=$BASE_IMAGE" \
         --build-arg "PIP_INSTALL_ARGS=--no-index --find-links /wheels" \
         -t "$IMAGE" -f "$REPO/Dockerfile" "$REPO"
+    # Drop the untagged build-stage image.
+    p image prune -f >/dev/null
 }
 
 cmd_env() {

@@ -12,6 +12,7 @@ never add a dependency.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import sys
@@ -207,10 +208,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _drop_connection(self) -> None:
         self.wfile.flush()
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -221,11 +220,11 @@ class _HTTPServer(ThreadingHTTPServer):
 class FakeServer:
     """A route table served on 127.0.0.1 in a daemon thread, with a request log and fault switches.
 
-        server = FakeServer().start()
-        server.route("POST", r"/v1/things", handler)
-        server.faults.fail_next(503, times=2)
-        ...
-        server.stop()
+    server = FakeServer().start()
+    server.route("POST", r"/v1/things", handler)
+    server.faults.fail_next(503, times=2)
+    ...
+    server.stop()
     """
 
     faults_class = Faults
@@ -245,7 +244,12 @@ class FakeServer:
         if self._httpd is None:
             self._httpd = _HTTPServer(("127.0.0.1", self._port), _RequestHandler)
             self._httpd.fake = self
-            self._thread = threading.Thread(target=self._httpd.serve_forever, name=type(self).__name__, daemon=True)
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever,
+                args=(0.05,),  # shutdown() waits one poll interval: keep test teardown fast
+                name=type(self).__name__,
+                daemon=True,
+            )
             self._thread.start()
         return self
 

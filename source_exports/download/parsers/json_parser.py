@@ -46,7 +46,8 @@ class JsonParser(RecordParser):
         )
         index = 0
         try:
-            for index, item in enumerate(items, start=1):
+            for item in items:
+                index += 1
                 yield as_row(item)
         except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError) as error:
             raise RecordParseError(

@@ -1,0 +1,277 @@
+"""The container image builds and works the way the Airbyte platform runs it.
+
+A session fixture builds the project's `Dockerfile` with rootful podman (no Docker engine and no
+registry here: see docs/container.md and integration_tests/container/podman_image.sh), then the
+tests run `spec`, `check`, `discover` and `read` in the container against the fake vendor
+servers on 127.0.0.1 (the container shares the host network) and compare the output with the
+same commands run by the installed `source-exports` outside the container.
+
+Marker: `image` (deselect with `-m "not image"`). The module skips only when podman cannot be
+installed (not root, or apt-get fails); any later failure (base image, wheels, build) fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
+
+import pytest
+
+from integration_tests.cli import CliResult, configured_catalog, run_cli
+
+pytestmark = pytest.mark.image
+
+HERE = Path(__file__).resolve().parent
+SCRIPT = HERE / "container" / "podman_image.sh"
+BUILD_TIMEOUT = 1500
+RUN_TIMEOUT = 300
+
+
+def _report(config: pytest.Config, line: str) -> None:
+    """Print past pytest's output capture, so the numbers show in a plain `pytest` run."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.ensure_newline()
+        reporter.write_line(f"[image] {line}")
+    else:  # pragma: no cover - e.g. under xdist workers
+        print(f"[image] {line}")
+
+
+def _script(*args: str, timeout: float = BUILD_TIMEOUT, log: Optional[Path] = None) -> subprocess.CompletedProcess:
+    completed = subprocess.run(
+        ["bash", str(SCRIPT), *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if log is not None:
+        with log.open("a") as handle:
+            handle.write(f"$ podman_image.sh {' '.join(args)}  (exit {completed.returncode})\n")
+            handle.write(completed.stdout + completed.stderr)
+    return completed
+
+
+def _tail(text: str, lines: int = 40) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+class Image:
+    """The built image and a way to run the connector's commands in it, as users do."""
+
+    def __init__(self, env: Dict[str, str]) -> None:
+        self.settings = env
+        self.name = env["IMAGE"]
+        self.env = {**os.environ, **{k: v for k, v in env.items() if k.startswith("CONTAINERS_")}}
+
+    def podman(self, *args: str, timeout: float = RUN_TIMEOUT) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["podman", *args], capture_output=True, text=True, env=self.env, timeout=timeout, check=False
+        )
+
+    def run(
+        self,
+        verb: str,
+        config: Optional[Mapping[str, Any]] = None,
+        catalog: Optional[Mapping[str, Any]] = None,
+        state: Optional[Sequence[Mapping[str, Any]]] = None,
+        timeout: float = RUN_TIMEOUT,
+    ) -> CliResult:
+        """`podman run --rm -i -v DIR:/secrets:ro IMAGE verb --config /secrets/config.json …`."""
+        folder = Path(tempfile.mkdtemp(prefix="source-exports-image-"))
+        try:
+            # The container runs as a non-root user: the mounted folder must be readable.
+            folder.chmod(0o755)
+            args: List[str] = []
+            for flag, value in (("--config", config), ("--catalog", catalog), ("--state", state)):
+                if value is not None:
+                    path = folder / f"{flag[2:]}.json"
+                    path.write_text(json.dumps(value))
+                    path.chmod(0o644)
+                    args += [flag, f"/secrets/{path.name}"]
+            completed = self.podman(
+                "run",
+                "--rm",
+                "-i",
+                "--network",
+                "host",
+                "-v",
+                f"{folder}:/secrets:ro",
+                self.name,
+                verb,
+                *args,
+                timeout=timeout,
+            )
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        lines = completed.stdout.splitlines()
+        messages = []
+        for line in lines:
+            try:
+                messages.append(json.loads(line))
+            except json.JSONDecodeError:
+                messages.append({"type": "NOT_JSON", "line": line})
+        return CliResult(completed.returncode, messages, completed.stderr, lines)
+
+
+@pytest.fixture(scope="session")
+def image(request: pytest.FixtureRequest) -> Iterator[Image]:
+    """Build the image once per session; remove images, storage and podman state afterwards."""
+    config = request.config
+    if os.geteuid() != 0:
+        reason = "container image test skipped: rootful podman needs root, and podman cannot be installed without it"
+        _report(config, reason)
+        pytest.skip(reason)
+    started = time.monotonic()
+    log = Path(tempfile.mkdtemp(prefix="source-exports-image-log-")) / "build.log"
+    tools = _script("tools", log=log)
+    if tools.returncode != 0 or shutil.which("podman") is None:
+        reason = (
+            "container image test skipped: podman could not be installed with apt-get "
+            f"(exit {tools.returncode}):\n{_tail(tools.stdout + tools.stderr, 15)}"
+        )
+        _report(config, reason)
+        pytest.skip(reason)
+    tools_seconds = time.monotonic() - started
+    try:
+        steps = {}
+        for step in ("base", "wheels", "build"):
+            step_started = time.monotonic()
+            completed = _script(step, log=log)
+            steps[step] = time.monotonic() - step_started
+            if completed.returncode != 0:
+                pytest.fail(
+                    f"podman_image.sh {step} failed (exit {completed.returncode}); full log {log}:\n"
+                    f"{_tail(completed.stdout + completed.stderr)}",
+                    pytrace=False,
+                )
+        env = dict(line.split("=", 1) for line in _script("env").stdout.splitlines() if "=" in line)
+        built = Image(env)
+        size = built.podman("image", "inspect", "--format", "{{.Size}}", built.name).stdout.strip()
+        _report(
+            config,
+            f"built {built.name} in {time.monotonic() - started:.0f} s "
+            f"(tools {tools_seconds:.0f} s, base {steps['base']:.0f} s, wheels {steps['wheels']:.0f} s, "
+            f"build {steps['build']:.0f} s); image size {int(size) / 1e6:.0f} MB",
+        )
+        yield built
+    finally:
+        cleaned = _script("clean", timeout=300)
+        if cleaned.returncode != 0:
+            _report(config, f"cleanup failed: {_tail(cleaned.stdout + cleaned.stderr, 10)}")
+        elif cleaned.stderr.strip():
+            _report(config, _tail(cleaned.stderr, 5))
+        shutil.rmtree(log.parent, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def vendors() -> Iterator[Any]:
+    from integration_tests.fake_servers.vendors import FakeVendors
+
+    with FakeVendors() as fakes:
+        yield fakes
+
+
+def _bad_token(config: Mapping[str, Any]) -> Dict[str, Any]:
+    """The same config with every vendor secret replaced by a wrong one."""
+    bad = json.loads(json.dumps(config))
+    for block in bad.values():
+        if isinstance(block, dict):
+            for key in ("api_token", "api_key", "access_token_secret"):
+                if key in block:
+                    block[key] = "wrong-token-0000"
+    return bad
+
+
+def _canonical(records: Sequence[Mapping[str, Any]]) -> List[str]:
+    return sorted(json.dumps(record, sort_keys=True) for record in records)
+
+
+def test_given_built_image_when_spec_in_container_then_same_specification_as_host(image: Image) -> None:
+    container = image.run("spec")
+    host = run_cli("spec")
+
+    assert container.returncode == 0, container.stderr
+    (spec,) = [message["spec"] for message in container.of_type("SPEC")]
+    (host_spec,) = [message["spec"] for message in host.of_type("SPEC")]
+    assert spec == host_spec
+    assert spec["connectionSpecification"]["properties"]
+    assert not container.of_type("NOT_JSON"), container.stdout_lines[:5]
+
+
+def test_given_built_image_when_inspected_then_non_root_airbyte_entrypoint_and_no_host_files(image: Image) -> None:
+    inspected = json.loads(image.podman("image", "inspect", image.name).stdout)[0]["Config"]
+    env = dict(item.split("=", 1) for item in inspected["Env"])
+    whoami = image.podman("run", "--rm", "--entrypoint", "id", image.name, "-u")
+    leftovers = image.podman(
+        "run",
+        "--rm",
+        "--entrypoint",
+        "sh",
+        image.name,
+        "-c",
+        "ls -A /wheels /root 2>/dev/null; "
+        "ls /etc/pip.conf /etc/xdg/pip /root/.config/pip /root/.netrc /src 2>/dev/null; "
+        "ls /opt/venv/lib/python3.11/site-packages | grep -i -E '^(pytest|requests_mock|airbyte$|duckdb)' || true",
+    )
+
+    assert inspected["Entrypoint"] == ["source-exports"]
+    assert env["AIRBYTE_ENTRYPOINT"] == "source-exports"
+    assert inspected.get("User") == "airbyte"
+    assert whoami.stdout.strip() not in ("", "0"), whoami.stderr
+    assert leftovers.stdout.strip() == "", leftovers.stdout
+
+
+def test_given_good_config_when_check_in_container_then_succeeded(image: Image, vendors: Any) -> None:
+    result = image.run("check", config=vendors.config())
+
+    assert result.returncode == 0, result.stderr
+    assert result.connection_status["status"] == "SUCCEEDED", result.connection_status
+
+
+def test_given_bad_token_when_check_in_container_then_failed_like_host(image: Image, vendors: Any) -> None:
+    bad = _bad_token(vendors.config())
+    result = image.run("check", config=bad)
+    host = run_cli("check", config=bad)
+
+    assert result.connection_status["status"] == "FAILED", result.connection_status
+    assert result.connection_status.get("message")
+    assert result.connection_status == host.connection_status
+    assert "wrong-token-0000" not in "\n".join(result.stdout_lines + [result.stderr])
+
+
+def test_given_fake_servers_when_discover_in_container_then_same_catalog_as_host(image: Image, vendors: Any) -> None:
+    config = vendors.config()
+    result = image.run("discover", config=config)
+    host = run_cli("discover", config=config)
+
+    assert result.returncode == 0, result.stderr
+    assert result.catalog["streams"], "empty catalog"
+    assert result.catalog == host.catalog
+
+
+def test_given_fake_servers_when_read_in_container_then_same_records_as_host(image: Image, vendors: Any) -> None:
+    config = vendors.config()
+    catalog = run_cli("discover", config=config).catalog
+    streams = [stream["name"] for stream in catalog["streams"]]
+    configured = configured_catalog(catalog, streams)
+
+    started = time.monotonic()
+    result = image.run("read", config=config, catalog=configured)
+    container_seconds = time.monotonic() - started
+    host = run_cli("read", config=config, catalog=configured)
+
+    assert result.returncode == 0, _tail(result.stderr)
+    assert not result.errors, result.errors
+    assert host.returncode == 0 and not host.errors, host.errors
+    container_streams = {m["record"]["stream"] for m in result.of_type("RECORD")}
+    host_streams = {m["record"]["stream"] for m in host.of_type("RECORD")}
+    assert container_streams == host_streams
+    assert host_streams, "the host read produced no records at all"
+    for stream in sorted(host_streams):
+        assert _canonical(result.records(stream)) == _canonical(host.records(stream)), stream
+    print(
+        f"container read: {len(result.records())} records from {len(host_streams)} streams in {container_seconds:.1f} s"
+    )
