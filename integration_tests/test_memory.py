@@ -90,7 +90,8 @@ def test_given_large_gzip_csv_when_read_then_every_row_is_exact_and_memory_stays
     assert small["rows"] == small_rows and small["digest"] == expected_digest(small_rows)
     assert large["rows"] == large_rows and large["digest"] == expected_digest(large_rows)
     print(
-        f"\npeak RSS: {small_rows:,} rows {small['peak_rss_mb']:.0f} MB; {large_rows:,} rows {large['peak_rss_mb']:.0f} MB"
+        f"\npeak RSS: {small['peak_rss_mb']:.0f} MB for {small_rows:,} rows, "
+        f"{large['peak_rss_mb']:.0f} MB for {large_rows:,} rows"
     )
     assert large["peak_rss_mb"] < 150
     assert large["peak_rss_mb"] - small["peak_rss_mb"] < 15, "memory grew with the file size"

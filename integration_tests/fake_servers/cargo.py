@@ -218,7 +218,8 @@ class FakeCargo(FakeServer):
         format: str = "csv",  # noqa: A002 - the API's own name
     ) -> List[Dict[str, Any]]:
         """The rows of the export file for these filters, exactly as in the file (CSV: every value a string)."""
-        assert output_node_slug == self.dataset.workflows[workflow_uuid].output_node_slug, "unknown output node"
+        if output_node_slug != self.dataset.workflows[workflow_uuid].output_node_slug:
+            raise ValueError(f"workflow {workflow_uuid} has no output node {output_node_slug!r}")
         runs = self.runs_for(workflow_uuid, statuses, created_after, created_before)
         return list(self._export_rows(runs, workflow_uuid, format))
 

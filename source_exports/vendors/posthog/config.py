@@ -1,0 +1,167 @@
+"""Typed, validated view of the `posthog` config block; every problem names its field.
+
+Validation happens here once (at `check` and when streams are built), so the client, jobs and
+streams can trust their inputs and stay free of config parsing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional, Tuple
+
+from source_exports.config import require_choice, require_string, require_url
+from source_exports.errors import ConfigError
+
+PREFIX = "posthog"
+DEFAULT_API_URL = "https://us.posthog.com"
+MODELS = ("events", "persons", "sessions")
+FORMATS = ("JSONLines", "Parquet")
+# Only the compressions whose decoding the connector supports (JSON Lines is whole-file compressed and
+# decoded by magic bytes; Parquet compression is internal to the file and read by pyarrow).
+COMPRESSIONS = (None, "gzip", "zstd")
+MAX_WINDOW_DAYS = 7  # PostHog refuses file downloads spanning more than 7 days
+MAX_LOGS_PAGE_SIZE = 500  # PostHog's cap on the logs `limit`
+_IDENTIFIER = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+@dataclass(frozen=True)
+class FileDownloadConfig:
+    """What to export on demand and in which file format."""
+
+    models: Tuple[str, ...] = ("events",)
+    format: str = "JSONLines"
+    compression: Optional[str] = "gzip"
+    include: Tuple[str, ...] = ()
+    exclude: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PostHogConfig:
+    """The `posthog` block after validation, with defaults applied."""
+
+    api_key: str
+    api_url: str = DEFAULT_API_URL
+    organization_id: Optional[str] = None
+    environment_id: Optional[str] = None
+    file_download: Optional[FileDownloadConfig] = None
+    poll_interval_seconds: float = 10.0
+    poll_timeout_minutes: float = 60.0
+    window_days: int = MAX_WINDOW_DAYS
+    initial_lookback_days: int = 7
+    end_lag_seconds: int = 300
+    logs_page_size: int = MAX_LOGS_PAGE_SIZE
+    concurrency_retries: int = 10
+    export_recreations: int = 2
+
+    @classmethod
+    def from_block(cls, block: Mapping[str, Any]) -> PostHogConfig:
+        """Validate `block` (the value of the config's `posthog` key)."""
+        if not isinstance(block, Mapping):
+            raise ConfigError("must be an object", field=PREFIX)
+        organization_id = optional_identifier(block, "organization_id")
+        environment_id = optional_identifier(block, "environment_id")
+        if organization_id is None and environment_id is None:
+            raise ConfigError(
+                "needs organization_id or environment_id",
+                field=f"{PREFIX}.environment_id",
+                hint="Copy the environment (project) id from PostHog's settings page, e.g. 12345",
+            )
+        file_download = parse_file_download(block.get("file_download"))
+        if file_download is not None and environment_id is None:
+            raise ConfigError(
+                "is required when file_download is configured (file downloads belong to an environment)",
+                field=f"{PREFIX}.environment_id",
+            )
+        return cls(
+            api_key=require_string(block, "api_key", PREFIX),
+            api_url=require_url(block.get("api_url") or DEFAULT_API_URL, f"{PREFIX}.api_url"),
+            organization_id=organization_id,
+            environment_id=environment_id,
+            file_download=file_download,
+            poll_interval_seconds=number_in(block, "poll_interval_seconds", 10.0, 0.01, 600),
+            poll_timeout_minutes=number_in(block, "poll_timeout_minutes", 60.0, 0.01, 24 * 60),
+            window_days=int(number_in(block, "window_days", MAX_WINDOW_DAYS, 1, MAX_WINDOW_DAYS, integer=True)),
+            initial_lookback_days=int(number_in(block, "initial_lookback_days", 7, 1, 3650, integer=True)),
+            end_lag_seconds=int(number_in(block, "end_lag_seconds", 300, 0, 86400, integer=True)),
+            logs_page_size=int(number_in(block, "logs_page_size", MAX_LOGS_PAGE_SIZE, 1, MAX_LOGS_PAGE_SIZE, True)),
+            concurrency_retries=int(number_in(block, "concurrency_retries", 10, 0, 100, integer=True)),
+            export_recreations=int(number_in(block, "export_recreations", 2, 0, 10, integer=True)),
+        )
+
+    @property
+    def environment_path(self) -> str:
+        """`/api/environments/<id>`: where file downloads and environment-level batch exports live."""
+        return f"/api/environments/{self.environment_id}"
+
+    @property
+    def listing_path(self) -> str:
+        """Where batch exports are listed: the organisation when given, else the environment."""
+        if self.organization_id:
+            return f"/api/organizations/{self.organization_id}/batch_exports/"
+        return f"{self.environment_path}/batch_exports/"
+
+
+def optional_identifier(block: Mapping[str, Any], key: str) -> Optional[str]:
+    """An optional id that goes into URL paths: digits, letters, '-' and '_' only."""
+    value = block.get(key)
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    if isinstance(value, bool) or not _IDENTIFIER.match(text):
+        raise ConfigError(
+            f"'{value}' is not a PostHog id", field=f"{PREFIX}.{key}", hint="Use the id shown in PostHog's settings"
+        )
+    return text
+
+
+def parse_file_download(raw: Any) -> Optional[FileDownloadConfig]:
+    """Validate the optional `file_download` object; None when file downloads are off."""
+    if raw is None:
+        return None
+    prefix = f"{PREFIX}.file_download"
+    if not isinstance(raw, Mapping):
+        raise ConfigError("must be an object", field=prefix)
+    models = raw.get("models") or ["events"]
+    if not isinstance(models, list):
+        raise ConfigError("must be a list", field=f"{prefix}.models", hint=f"Valid values: {', '.join(MODELS)}")
+    for index, model in enumerate(models):
+        require_choice(model, MODELS, f"{prefix}.models[{index}]")
+    compression = raw.get("compression", "gzip")
+    if compression not in COMPRESSIONS:
+        raise ConfigError(
+            f"'{compression}' is not a supported compression",
+            field=f"{prefix}.compression",
+            hint="Valid values: null (none), gzip, zstd — the ones this connector can decode",
+        )
+    return FileDownloadConfig(
+        models=tuple(dict.fromkeys(models)),
+        format=require_choice(raw.get("format") or "JSONLines", FORMATS, f"{prefix}.format"),
+        compression=compression,
+        include=string_list(raw, "include", prefix),
+        exclude=string_list(raw, "exclude", prefix),
+    )
+
+
+def string_list(block: Mapping[str, Any], key: str, prefix: str) -> Tuple[str, ...]:
+    """An optional list of non-empty strings."""
+    value = block.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        raise ConfigError("must be a list of non-empty strings", field=f"{prefix}.{key}")
+    return tuple(value)
+
+
+def number_in(
+    block: Mapping[str, Any], key: str, default: float, low: float, high: float, integer: bool = False
+) -> float:
+    """An optional number within [low, high]; the message says the range."""
+    value = block.get(key)
+    if value is None:
+        return default
+    valid = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if valid and integer and float(value) != int(value):
+        valid = False
+    if not valid or not low <= value <= high:
+        kind = "an integer" if integer else "a number"
+        raise ConfigError(f"'{value}' must be {kind} from {low:g} to {high:g}", field=f"{PREFIX}.{key}")
+    return value

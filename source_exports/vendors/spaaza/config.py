@@ -1,0 +1,123 @@
+"""Typed, validated view of the `spaaza` config block; every error names the field to fix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional, Tuple
+
+from source_exports.config import require_choice, require_string, require_url
+from source_exports.errors import ConfigError
+
+PREFIX = "spaaza"
+EXPORT_INDEXES: Tuple[str, ...] = ("transactions", "users", "vouchers", "wallet-ledger", "products", "product-variants")
+EXPORT_FORMATS: Tuple[str, ...] = ("csv", "json")
+
+# The date field Spaaza's segment rules filter each index on (api-notes §3, [C]); others have none.
+DATE_FIELDS = {"transactions": "timestamp", "wallet-ledger": "timestamp", "vouchers": "date_time_redeemed"}
+
+DEFAULT_JOB_TIMEOUT_MINUTES = 30.0
+DEFAULT_POLL_INTERVAL_SECONDS = 5.0
+DEFAULT_WINDOW_DAYS = 30
+
+
+@dataclass(frozen=True)
+class SpaazaConfig:
+    """The `spaaza` block after validation.
+
+    >>> SpaazaConfig.from_block({"services_api_url": "https://s.example", "access_token_id": "i",
+    ...     "access_token_secret": "s", "chain_id": 7}).exports[0]
+    'transactions'
+    """
+
+    services_api_url: str
+    access_token_id: str
+    access_token_secret: str
+    chain_id: int
+    exports: Tuple[str, ...] = EXPORT_INDEXES
+    create_exports: bool = False
+    export_format: str = "csv"
+    job_timeout_seconds: float = DEFAULT_JOB_TIMEOUT_MINUTES * 60
+    poll_interval_seconds: float = DEFAULT_POLL_INTERVAL_SECONDS
+    window_days: int = DEFAULT_WINDOW_DAYS
+
+    @classmethod
+    def from_block(cls, block: Mapping[str, Any]) -> SpaazaConfig:
+        if not isinstance(block, Mapping):
+            raise ConfigError("must be an object", field=PREFIX)
+        return cls(
+            services_api_url=require_url(require_string(block, "services_api_url", PREFIX), f"{PREFIX}.services_api_url"),
+            access_token_id=require_string(block, "access_token_id", PREFIX),
+            access_token_secret=require_string(block, "access_token_secret", PREFIX),
+            chain_id=parse_chain_id(block.get("chain_id")),
+            exports=parse_exports(block.get("exports")),
+            create_exports=parse_bool(block.get("create_exports", False), f"{PREFIX}.create_exports"),
+            export_format=require_choice(block.get("export_format") or "csv", EXPORT_FORMATS, f"{PREFIX}.export_format"),
+            job_timeout_seconds=60
+            * parse_positive(block.get("job_timeout_minutes"), DEFAULT_JOB_TIMEOUT_MINUTES, "job_timeout_minutes"),
+            poll_interval_seconds=parse_positive(
+                block.get("poll_interval_seconds"), DEFAULT_POLL_INTERVAL_SECONDS, "poll_interval_seconds"
+            ),
+            window_days=int(parse_positive(block.get("window_days"), DEFAULT_WINDOW_DAYS, "window_days", integer=True)),
+        )
+
+    @property
+    def authorization(self) -> str:
+        """The header value Spaaza's privileged authentication expects."""
+        return f"Bearer {self.access_token_id}:{self.access_token_secret}"
+
+
+def stream_name_of(index: str) -> str:
+    """`wallet-ledger` → `spaaza_wallet_ledger`: stream names are table names."""
+    return f"spaaza_{index.replace('-', '_')}"
+
+
+def parse_chain_id(value: Any) -> int:
+    """A positive integer; a string of digits is accepted too (UIs often send one)."""
+    if isinstance(value, bool):
+        value = None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if not isinstance(value, int) or value <= 0:
+        raise ConfigError(
+            f"'{value}' is not a chain ID",
+            field=f"{PREFIX}.chain_id",
+            hint="Use your numeric Spaaza chain ID (a positive integer, shown in Spaaza's console)",
+        )
+    return value
+
+
+def parse_exports(value: Any) -> Tuple[str, ...]:
+    """The configured export indexes, in order; unknown or repeated names are config errors."""
+    if value is None:
+        return EXPORT_INDEXES
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError("must be a list of export index names", field=f"{PREFIX}.exports")
+    chosen = []
+    for position, name in enumerate(value):
+        field = f"{PREFIX}.exports[{position}]"
+        index = require_choice(name, EXPORT_INDEXES, field)
+        if index in chosen:
+            raise ConfigError(f"'{index}' is listed twice", field=field, hint="List each export index once")
+        chosen.append(index)
+    return tuple(chosen)
+
+
+def parse_bool(value: Any, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"'{value}' is not true or false", field=field)
+    return value
+
+
+def parse_positive(value: Any, default: float, key: str, integer: bool = False) -> float:
+    """An optional positive number (integer when asked), else `default`."""
+    if value is None:
+        return default
+    valid = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if isinstance(value, bool) or not valid or value <= 0:
+        kind = "a positive integer" if integer else "a positive number"
+        raise ConfigError(f"'{value}' is not {kind}", field=f"{PREFIX}.{key}", hint=f"Leave it empty for {default:g}")
+    return float(value)
+
+
+def optional_text(value: Any) -> Optional[str]:
+    return value if isinstance(value, str) and value else None
