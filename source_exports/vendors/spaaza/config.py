@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Tuple
+from typing import Any, Mapping, Tuple
 
 from source_exports.config import require_choice, require_string, require_url
 from source_exports.errors import ConfigError
@@ -44,14 +44,16 @@ class SpaazaConfig:
     def from_block(cls, block: Mapping[str, Any]) -> SpaazaConfig:
         if not isinstance(block, Mapping):
             raise ConfigError("must be an object", field=PREFIX)
+        url = require_string(block, "services_api_url", PREFIX)
+        file_format = block.get("export_format") or "csv"
         return cls(
-            services_api_url=require_url(require_string(block, "services_api_url", PREFIX), f"{PREFIX}.services_api_url"),
+            services_api_url=require_url(url, f"{PREFIX}.services_api_url"),
             access_token_id=require_string(block, "access_token_id", PREFIX),
             access_token_secret=require_string(block, "access_token_secret", PREFIX),
             chain_id=parse_chain_id(block.get("chain_id")),
             exports=parse_exports(block.get("exports")),
             create_exports=parse_bool(block.get("create_exports", False), f"{PREFIX}.create_exports"),
-            export_format=require_choice(block.get("export_format") or "csv", EXPORT_FORMATS, f"{PREFIX}.export_format"),
+            export_format=require_choice(file_format, EXPORT_FORMATS, f"{PREFIX}.export_format"),
             job_timeout_seconds=60
             * parse_positive(block.get("job_timeout_minutes"), DEFAULT_JOB_TIMEOUT_MINUTES, "job_timeout_minutes"),
             poll_interval_seconds=parse_positive(
@@ -118,6 +120,3 @@ def parse_positive(value: Any, default: float, key: str, integer: bool = False) 
         raise ConfigError(f"'{value}' is not {kind}", field=f"{PREFIX}.{key}", hint=f"Leave it empty for {default:g}")
     return float(value)
 
-
-def optional_text(value: Any) -> Optional[str]:
-    return value if isinstance(value, str) and value else None

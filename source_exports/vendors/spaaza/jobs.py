@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
 import pendulum
 
@@ -26,7 +26,7 @@ from source_exports.vendors.spaaza.segments import iso
 
 LOGGER = logging.getLogger("airbyte")
 
-DONE, ERROR, READY, INPROGRESS = "DONE", "ERROR", "READY", "INPROGRESS"
+DONE, ERROR = "DONE", "ERROR"
 TASK_ID_COLUMN = "_ab_task_id"
 DESC_PREFIX = "Airbyte source-exports"
 """Start of the `desc` of every task this connector creates (recognisable in Spaaza's console)."""
@@ -239,6 +239,3 @@ def format_of_name(name: str) -> Optional[str]:
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     return extension if extension in EXPORT_FORMATS else None
 
-
-def describe(tasks: Iterable[Mapping[str, Any]]) -> str:
-    return ", ".join(f"{task.get('id')} ({state_code(task)})" for task in tasks)

@@ -1,0 +1,89 @@
+"""Half-open time windows `[start, end)` of run creation (or update) time, and how to cut them.
+
+Cargo's filters are read as `createdAfter` inclusive and `createdBefore` exclusive (the docs do
+not say; see docs/vendors/cargo.md), so adjacent windows share a boundary without sharing a
+run. Boundaries are whole milliseconds because Cargo's timestamps are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Dict, List, Mapping, Optional
+
+from source_exports.config import parse_datetime
+
+DEFAULT_START = datetime(2020, 1, 1, tzinfo=timezone.utc)
+"""Lower bound when neither state nor start_date gives one: before Cargo's API existed."""
+
+SETTLE = timedelta(minutes=1)
+"""Windows end this long before Cargo's clock: runs being created right now may not be listed yet."""
+
+
+def to_utc(moment: datetime) -> datetime:
+    """An aware UTC stdlib datetime, whole milliseconds (pendulum values become plain datetimes)."""
+    moment = moment.astimezone(timezone.utc)
+    moment = datetime(
+        moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second,
+        moment.microsecond - moment.microsecond % 1000, tzinfo=timezone.utc,
+    )  # fmt: skip
+    return moment
+
+
+def iso(moment: datetime) -> str:
+    """The one timestamp spelling sent to Cargo and kept in state: UTC, milliseconds, `Z` (as `format_datetime`)."""
+    moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open interval `[start, end)` of UTC time."""
+
+    start: datetime
+    end: datetime
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end - self.start
+
+    def split(self) -> List[Window]:
+        """Two halves (the middle rounded to a millisecond) — what a `tooManyRuns` answer asks for."""
+        half_ms = int(self.duration / timedelta(milliseconds=1)) // 2
+        middle = self.start + timedelta(milliseconds=half_ms)
+        return [Window(self.start, middle), Window(middle, self.end)]
+
+    def as_slice(self) -> Dict[str, str]:
+        return {"start": iso(self.start), "end": iso(self.end)}
+
+    @classmethod
+    def from_slice(cls, stream_slice: Mapping[str, Any]) -> Window:
+        return cls(
+            to_utc(parse_datetime(stream_slice["start"], "slice.start")),
+            to_utc(parse_datetime(stream_slice["end"], "slice.end")),
+        )
+
+    def filters(self, prefix: str = "created") -> Dict[str, str]:
+        """The API filters selecting this window: `createdAfter`/`createdBefore` (or `updated…`)."""
+        return {f"{prefix}After": iso(self.start), f"{prefix}Before": iso(self.end)}
+
+    def __str__(self) -> str:
+        return f"[{iso(self.start)}, {iso(self.end)})"
+
+
+def plan_windows(start: datetime, end: datetime, size: timedelta) -> List[Window]:
+    """Consecutive windows of `size` covering `[start, end)`; the last one is cut at `end`; none if empty."""
+    windows: List[Window] = []
+    cursor = to_utc(start)
+    end = to_utc(end)
+    while cursor < end:
+        upper = min(cursor + size, end)
+        windows.append(Window(cursor, upper))
+        cursor = upper
+    return windows
+
+
+def sync_end(server_time: Optional[datetime], local_time: Optional[datetime] = None) -> datetime:
+    """Where a sync's last window ends: Cargo's clock (ours when unknown) minus `SETTLE`."""
+    now = server_time or local_time or datetime.now(timezone.utc)
+    return to_utc(now - SETTLE)

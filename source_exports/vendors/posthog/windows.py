@@ -1,0 +1,77 @@
+"""Time windows and timestamps: export windows of at most N days, and one timestamp spelling.
+
+PostHog refuses file downloads that span more than 7 days or reach into the future, so a sync
+from the cursor to "now minus a lag" is cut into consecutive half-open windows [start, end).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import List, Optional
+
+UTC = timezone.utc
+ONE_MICROSECOND = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open interval [start, end) of `_inserted_at`, both UTC."""
+
+    start: datetime
+    end: datetime
+
+    def __str__(self) -> str:
+        return f"{format_timestamp(self.start)} → {format_timestamp(self.end)}"
+
+
+def plan_windows(start: datetime, end: datetime, days: int) -> List[Window]:
+    """Consecutive windows of at most `days` days covering [start, end); empty when start >= end.
+
+    >>> [str(w) for w in plan_windows(datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 1, 9, tzinfo=UTC), 7)]
+    ['2025-01-01T00:00:00.000000Z → 2025-01-08T00:00:00.000000Z', '2025-01-08T00:00:00.000000Z → 2025-01-09T00:00:00.000000Z']
+    """
+    windows = []
+    step = timedelta(days=days)
+    cursor = start
+    while cursor < end:
+        windows.append(Window(cursor, min(cursor + step, end)))
+        cursor = windows[-1].end
+    return windows
+
+
+def parse_timestamp(value: str) -> Optional[datetime]:
+    """Parse PostHog's timestamps ('2025-01-01T00:00:00.123Z', '2025-01-01 00:00:00+00:00', …) as UTC.
+
+    Returns None for text that is not a timestamp (the caller keeps the original value).
+    """
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        parsed = _parse_uneven_fraction(text)
+        if parsed is None:
+            return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _parse_uneven_fraction(text: str) -> Optional[datetime]:
+    """Python 3.10's fromisoformat accepts only 3 or 6 fraction digits: pad or cut to 6."""
+    head, dot, rest = text.partition(".")
+    if not dot:
+        return None
+    digits = len(rest) - len(rest.lstrip("0123456789"))
+    fraction, offset = rest[:digits], rest[digits:]
+    try:
+        return datetime.fromisoformat(f"{head}.{fraction[:6].ljust(6, '0')}{offset}")
+    except ValueError:
+        return None
+
+
+def format_timestamp(value: datetime) -> str:
+    """ISO-8601 UTC with microseconds and a Z: how records and request parameters spell time."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -1,0 +1,192 @@
+"""Spaaza streams: the task list, and one stream per export index.
+
+- `SpaazaTasksStream` (`spaaza_tasks`): every task, full refresh, key `id`.
+- `SpaazaExportStream` (`spaaza_<index>`), full refresh: with `create_exports: false` the rows of
+  the newest DONE export task of the index (empty, with a warning, when there is none); with
+  `create_exports: true` the rows of a new export task created, run and awaited for this sync.
+- `SpaazaWindowedExportStream`: `create_exports: true` on an index with a date field
+  (transactions, wallet-ledger: `timestamp`; vouchers: `date_time_redeemed`). One export task per
+  date window from the saved cursor (or start_date) to now; state moves to a window's end only
+  after all of that window's rows were emitted.
+
+Rows carry the file's columns plus `_ab_source_file`, `_ab_source_row` and `_ab_task_id`.
+Schemas come from the first rows of the newest DONE export of the index (discover only; a read
+uses the configured catalog's schema), or a permissive schema when no export exists yet.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, Iterable, List, Mapping, Optional
+
+import pendulum
+from airbyte_cdk.models import SyncMode
+
+from source_exports.download.parsers import get_parser
+from source_exports.download.reader import FILE_COLUMN, ROW_COLUMN, ExportFileReader
+from source_exports.download.schema import infer_schema, permissive_schema
+from source_exports.errors import DownloadError, RecordParseError, TransientError, VendorJobFailed
+from source_exports.streams import ExportsStream, IncrementalExportsStream
+from source_exports.vendors.spaaza.client import SpaazaClient
+from source_exports.vendors.spaaza.config import DATE_FIELDS, SpaazaConfig, stream_name_of
+from source_exports.vendors.spaaza.jobs import TASK_ID_COLUMN, DoneExports, SpaazaExportJob, result_file
+from source_exports.vendors.spaaza.segments import DateWindow, date_window_segment, split_windows
+
+LOGGER = logging.getLogger("airbyte")
+
+SAMPLE_ROWS = 100
+METADATA_COLUMNS: Dict[str, Any] = {
+    FILE_COLUMN: {"type": ["null", "string"]},
+    ROW_COLUMN: {"type": ["null", "integer"]},
+    TASK_ID_COLUMN: {"type": ["null", "integer"]},
+    "_ab_extra_values": {"type": ["null", "array"], "items": {"type": ["null", "string"]}},
+}
+SAMPLE_FAILURES = (DownloadError, RecordParseError, TransientError, VendorJobFailed)
+
+
+class SpaazaTasksStream(ExportsStream):
+    """`GET /tasks` paged with limit/offset; schema `schemas/spaaza_tasks.json`."""
+
+    name = "spaaza_tasks"
+    primary_key = "id"
+
+    def __init__(self, client: SpaazaClient) -> None:
+        super().__init__()
+        self.client = client
+
+    def read_records(self, sync_mode: SyncMode, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
+        yield from self.client.iter_tasks()
+
+
+class _SpaazaFileStream:
+    """What both export-stream kinds share: identity, sampling-based schema, reading one task's file."""
+
+    index: str
+    config: SpaazaConfig
+    client: SpaazaClient
+    done_exports: DoneExports
+    reader: ExportFileReader
+    _json_schema: Optional[Mapping[str, Any]]
+    _configured_json_schema: Optional[Dict[str, Any]] = None
+
+    def _setup(self, index: str, config: SpaazaConfig, client: SpaazaClient, done_exports: DoneExports) -> None:
+        self.index = index
+        self.config = config
+        self.client = client
+        self.done_exports = done_exports
+        self.reader = ExportFileReader()
+
+    @property
+    def name(self) -> str:
+        return stream_name_of(self.index)
+
+    def known_columns(self) -> Dict[str, Any]:
+        return dict(METADATA_COLUMNS)
+
+    def build_json_schema(self) -> Mapping[str, Any]:
+        """Columns from the first rows of the newest DONE export (then the connection is closed)."""
+        known = self.known_columns()
+        try:
+            task = self.done_exports.newest(self.index, self.config.export_format)
+            if task is None:
+                LOGGER.info(f"{self.name}: no DONE export task yet; using a permissive schema")
+                return permissive_schema(known)
+            export = result_file(self.client, task, self.name, self.config.export_format)
+            rows = self.reader.sample(export, limit=SAMPLE_ROWS)
+        except SAMPLE_FAILURES as error:
+            LOGGER.warning(f"{self.name}: could not sample an export for the schema ({error}); using a permissive one")
+            return permissive_schema(known)
+        return infer_schema(rows, typed_values=get_parser(export.format).typed_values, known=known)
+
+    @property
+    def configured_json_schema(self) -> Optional[Dict[str, Any]]:
+        return self._configured_json_schema
+
+    @configured_json_schema.setter
+    def configured_json_schema(self, json_schema: Dict[str, Any]) -> None:
+        """At read time the catalog's schema is the schema: no sample download just to re-derive it."""
+        if json_schema and self._json_schema is None:
+            self._json_schema = json_schema
+        self._configured_json_schema = json_schema
+
+    def read_task_rows(self, task: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+        export = result_file(self.client, task, self.name, self.config.export_format)
+        LOGGER.info(f"{self.name}: reading {export.name} of Spaaza task {task['id']} ({export.format})")
+        yield from self.reader.read(export)
+
+    def new_job(self) -> SpaazaExportJob:
+        return SpaazaExportJob(self.client, self.config, stream=self.name)
+
+
+class SpaazaExportStream(_SpaazaFileStream, ExportsStream):
+    """Full refresh of one export index: the newest DONE export, or a fresh one (`create_exports`)."""
+
+    def __init__(self, index: str, config: SpaazaConfig, client: SpaazaClient, done_exports: DoneExports) -> None:
+        ExportsStream.__init__(self)
+        self._setup(index, config, client, done_exports)
+
+    def read_records(self, sync_mode: SyncMode, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
+        if self.config.create_exports:
+            yield from self.read_task_rows(self.new_job().run(self.index))
+            return
+        task = self.done_exports.newest(self.index)
+        if task is None:
+            LOGGER.warning(
+                f"{self.name}: Spaaza has no DONE export task for '{self.index}', so this stream is empty. "
+                f"Create a {self.index} export in Spaaza's console (or with POST /tasks), "
+                "or set spaaza.create_exports to true to let the connector create one per sync"
+            )
+            return
+        state = task.get("state") if isinstance(task.get("state"), Mapping) else {}
+        LOGGER.info(
+            f"{self.name}: newest DONE export is task {task['id']} ('{task.get('desc', '')}', "
+            f"last run {state.get('last_run_date', 'unknown')})"
+        )
+        yield from self.read_task_rows(task)
+
+
+class SpaazaWindowedExportStream(_SpaazaFileStream, IncrementalExportsStream):
+    """Incremental by date windows; the state `{date_field: end of the last fully emitted window}`."""
+
+    def __init__(
+        self,
+        index: str,
+        config: SpaazaConfig,
+        client: SpaazaClient,
+        done_exports: DoneExports,
+        start_date: Optional[pendulum.DateTime],
+    ) -> None:
+        IncrementalExportsStream.__init__(self, start_date)
+        self._setup(index, config, client, done_exports)
+        self.cursor_field = DATE_FIELDS[index]
+
+    def build_json_schema(self) -> Mapping[str, Any]:
+        """The sampled schema; the cursor column is declared even before any export holds it."""
+        schema = dict(super().build_json_schema())
+        if self.cursor_field not in schema["properties"]:
+            schema["properties"] = {**schema["properties"], self.cursor_field: {"type": ["null", "string"]}}
+        return schema
+
+    def stream_slices(
+        self,
+        *,
+        sync_mode: SyncMode,
+        cursor_field: Optional[List[str]] = None,
+        stream_state: Optional[Mapping[str, Any]] = None,
+    ) -> Iterable[Optional[Mapping[str, Any]]]:
+        now = pendulum.now("UTC").replace(microsecond=0)
+        windows = split_windows(self.cursor_value(sync_mode), now, self.config.window_days)
+        if windows:
+            LOGGER.info(f"{self.name}: {len(windows)} export window(s): {windows[0].describe()} … {now.isoformat()}")
+        return [window.as_slice() for window in windows]
+
+    def read_records(
+        self, sync_mode: SyncMode, stream_slice: Optional[Mapping[str, Any]] = None, **kwargs: Any
+    ) -> Iterable[Mapping[str, Any]]:
+        if not stream_slice:
+            return
+        window = DateWindow.from_slice(dict(stream_slice))
+        segment = date_window_segment(self.index, self.cursor_field, self.config.chain_id, window)
+        task = self.new_job().run(self.index, segment, label=f"window {window.describe()}")
+        yield from self.read_task_rows(task)
+        self.advance_cursor(window.end)
