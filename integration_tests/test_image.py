@@ -161,10 +161,10 @@ def image(request: pytest.FixtureRequest) -> Iterator[Image]:
         yield built
     finally:
         cleaned = _script("clean", timeout=300)
-        if cleaned.returncode != 0:
-            _report(config, f"cleanup failed: {_tail(cleaned.stdout + cleaned.stderr, 10)}")
-        elif cleaned.stderr.strip():
-            _report(config, _tail(cleaned.stderr, 5))
+        if cleaned.returncode != 0 or "WARNING" in cleaned.stderr:
+            _report(config, f"cleanup incomplete: {_tail(cleaned.stdout + cleaned.stderr, 10)}")
+        else:
+            _report(config, "removed the containers, images and podman storage (base rootfs and wheels stay cached)")
         shutil.rmtree(log.parent, ignore_errors=True)
 
 

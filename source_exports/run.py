@@ -8,14 +8,21 @@ Two things differ from the CDK's stock `launch`:
 
 from __future__ import annotations
 
+import argparse
 import logging
+import os
 import sys
-from typing import List, Optional
+import tempfile
+from typing import Iterable, List, Optional, Union
 
 import orjson
 from airbyte_cdk.entrypoint import AirbyteEntrypoint
 from airbyte_cdk.models import AirbyteMessage, AirbyteMessageSerializer, Type
+from airbyte_cdk.sources.connector_state_manager import HashableStreamDescriptor
+from airbyte_cdk.utils.constants import ENV_REQUEST_CACHE_PATH
 
+from source_exports.download.batch import enable_batches
+from source_exports.fast_read import BatchMessage
 from source_exports.source import SourceExports
 
 
@@ -37,10 +44,47 @@ def install_no_traceback_filter() -> None:
 
 
 class ExportsEntrypoint(AirbyteEntrypoint):
-    """The CDK entrypoint with null-preserving record serialisation."""
+    """The CDK entrypoint with null-preserving record serialisation and batched records (`fast_read`)."""
+
+    def run(self, parsed_args: argparse.Namespace) -> Iterable[Union[str, bytes, memoryview]]:
+        """`read` as the CDK runs it, but serialised with *this* class's `airbyte_message_to_string`.
+
+        The CDK's `run` calls `AirbyteEntrypoint.airbyte_message_to_string` by class name, which
+        bypasses an override; every other command goes through the CDK unchanged.
+        """
+        if parsed_args.command != "read":
+            yield from super().run(parsed_args)
+            return
+        self.logger.setLevel(logging.DEBUG if getattr(parsed_args, "debug", False) else logging.INFO)
+        source_spec = self.source.spec(self.logger)
+        with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as temp_dir:
+            os.environ[ENV_REQUEST_CACHE_PATH] = temp_dir
+            try:
+                config = self.source.configure(self.source.read_config(parsed_args.config), temp_dir)
+                yield from map(self.airbyte_message_to_string, self._emit_queued_messages(self.source))
+                catalog = self.source.read_catalog(parsed_args.catalog)
+                state = self.source.read_state(parsed_args.state)
+                yield from map(self.airbyte_message_to_string, self.read(source_spec, config, catalog, state))
+            finally:
+                yield from map(self.airbyte_message_to_string, self._emit_queued_messages(self.source))
+
+    def read(self, source_spec, config, catalog, state):  # noqa: ANN001 (CDK signature)
+        with enable_batches():
+            yield from super().read(source_spec, config, catalog, state)
 
     @staticmethod
-    def airbyte_message_to_string(airbyte_message: AirbyteMessage) -> str:
+    def handle_record_counts(message, stream_message_count):  # noqa: ANN001 (CDK signature)
+        if isinstance(message, BatchMessage):
+            stream_message_count[HashableStreamDescriptor(name=message.stream, namespace=message.namespace)] += len(
+                message
+            )
+            return message
+        return AirbyteEntrypoint.handle_record_counts(message, stream_message_count)
+
+    @staticmethod
+    def airbyte_message_to_string(airbyte_message: AirbyteMessage) -> Union[str, bytes, memoryview]:
+        if isinstance(airbyte_message, BatchMessage):
+            return airbyte_message.to_lines()
         if airbyte_message.type != Type.RECORD or airbyte_message.record is None:
             return AirbyteEntrypoint.airbyte_message_to_string(airbyte_message)
         serialized = AirbyteMessageSerializer.dump(airbyte_message)
@@ -53,9 +97,11 @@ def launch(args: List[str]) -> None:
     entrypoint = ExportsEntrypoint(SourceExports())
     install_no_traceback_filter()
     parsed = entrypoint.parse_args(args)
+    out = sys.stdout.buffer
     for message in entrypoint.run(parsed):
-        sys.stdout.write(message + "\n")
-    sys.stdout.flush()
+        # one write per message: download threads may log concurrently (batches end in a newline)
+        out.write((message + "\n").encode() if isinstance(message, str) else message)
+    out.flush()
 
 
 def run(argv: Optional[List[str]] = None) -> None:

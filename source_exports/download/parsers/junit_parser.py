@@ -13,18 +13,21 @@ float or null), `status` (passed | failed | error | skipped), `failure_message`,
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import sys
 import xml.etree.ElementTree as ElementTree
-from typing import Any, BinaryIO, Iterator, List, Optional
+from types import ModuleType
+from typing import Any, BinaryIO, Iterator, List, Optional, Tuple
 
 from source_exports.download.parsers.base import RecordParser, Row, register
 from source_exports.errors import RecordParseError
 
 try:  # only when the environment already has it: not a dependency of the connector
     from defusedxml import DefusedXmlException as _DefusedXmlException
-    from defusedxml.ElementTree import XMLParser as _DefusedXMLParser
+    from defusedxml.ElementTree import iterparse as _defused_iterparse
 except ImportError:  # pragma: no cover - depends on the environment
-    _DefusedXMLParser = None
+    _defused_iterparse = None
     _DefusedXmlException = None
 
 # Child elements of <testcase> that decide its status, in order of precedence.
@@ -39,6 +42,30 @@ class ForbiddenXml(ValueError):
 REFUSED = (ForbiddenXml,) if _DefusedXmlException is None else (ForbiddenXml, _DefusedXmlException)
 
 
+def _load_pure_python_etree() -> ModuleType:
+    """A private copy of `xml.etree.ElementTree` without its C accelerator.
+
+    The C `XMLParser` hides its expat parser, so entity handlers cannot be set on it; the pure
+    Python one exposes it as `.parser` (the technique defusedxml uses). `sys.modules` is left as
+    it was: other code keeps the fast C module.
+    """
+    spec = importlib.util.find_spec("xml.etree.ElementTree")
+    saved = sys.modules.get("_elementtree")
+    sys.modules["_elementtree"] = None  # type: ignore[assignment]  # makes the copy's C import fail
+    try:
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        if saved is None:
+            del sys.modules["_elementtree"]
+        else:
+            sys.modules["_elementtree"] = saved
+    return module
+
+
+_PURE_ETREE = _load_pure_python_etree() if _defused_iterparse is None else None
+
+
 def _refuse_entity(*_args: Any) -> None:
     raise ForbiddenXml("entity declarations are not allowed in a test report")
 
@@ -47,16 +74,16 @@ def _refuse_external(*_args: Any) -> None:
     raise ForbiddenXml("external entities are not allowed in a test report")
 
 
-def hardened_parser() -> ElementTree.XMLParser:
-    """An XML parser that refuses entity declarations and external entities."""
-    if _DefusedXMLParser is not None:
-        return _DefusedXMLParser(forbid_dtd=False, forbid_entities=True, forbid_external=True)
-    parser = ElementTree.XMLParser()
-    expat = parser.parser  # the pyexpat parser under ElementTree's XMLParser
+def iterparse_safely(stream: BinaryIO) -> Iterator[Tuple[str, Any]]:
+    """`iterparse(stream, ("start", "end"))` with entity declarations and external entities refused."""
+    if _defused_iterparse is not None:
+        return _defused_iterparse(stream, events=("start", "end"), forbid_entities=True, forbid_external=True)
+    parser = _PURE_ETREE.XMLParser()
+    expat = parser.parser
     expat.EntityDeclHandler = _refuse_entity
     expat.UnparsedEntityDeclHandler = _refuse_entity
     expat.ExternalEntityRefHandler = _refuse_external
-    return parser
+    return _PURE_ETREE.iterparse(stream, events=("start", "end"), parser=parser)
 
 
 def local_name(tag: str) -> str:
@@ -110,7 +137,7 @@ class JUnitXmlParser(RecordParser):
         suites: List[Optional[str]] = []
         cases = 0
         try:
-            for event, element in ElementTree.iterparse(stream, events=("start", "end"), parser=hardened_parser()):
+            for event, element in iterparse_safely(stream):
                 tag = local_name(element.tag)
                 if event == "start":
                     if not stack and tag not in ROOTS:
@@ -136,7 +163,7 @@ class JUnitXmlParser(RecordParser):
                     stack[-1].remove(element)  # detach: a cleared element still costs memory in its parent
         except REFUSED as error:
             raise RecordParseError(f"Refused to parse the report: {error}", file=file_name) from error
-        except ElementTree.ParseError as error:
+        except SyntaxError as error:  # ElementTree.ParseError of whichever ElementTree module parsed
             raise RecordParseError(
                 f"Invalid XML after test case {cases} ({error})",
                 file=file_name,

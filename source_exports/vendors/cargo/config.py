@@ -105,7 +105,9 @@ def parse_run_output(entry: Any, index: int) -> RunOutputConfig:
     name = require_stream_name(entry.get("name"), f"{prefix}.name")
     if name in FIXED_STREAM_NAMES:
         raise ConfigError(
-            f"'{name}' is already the name of a built-in Cargo stream", field=f"{prefix}.name", hint="Choose another name"
+            f"'{name}' is already the name of a built-in Cargo stream",
+            field=f"{prefix}.name",
+            hint="Choose another name",
         )
     statuses = entry.get("statuses") or []
     if not isinstance(statuses, list):

@@ -7,8 +7,8 @@ the entries of that timestamp that did not fit on the page. So the next page is 
 entries of that timestamp already emitted are skipped by their (timestamp, instance_id, level,
 message) key, counted as a multiset so two identical lines are not collapsed into one.
 
-If more entries share one timestamp than fit on a page, paging cannot get past them (PostHog
-offers no tie-breaker); the walker then moves on and logs how many it could not read.
+If a whole page shares one timestamp, paging cannot get past it (PostHog offers no tie-breaker):
+the walker moves on to older entries and warns that some of that timestamp may be unread.
 """
 
 from __future__ import annotations
@@ -61,15 +61,17 @@ class NewestFirstLogWalker:
             yield from fresh
             if len(page) < self.limit:
                 return
-            oldest = min(entry_time(entry) for entry in page)
-            tied = Counter(entry_key(entry) for entry in page if entry_time(entry) == oldest)
-            if not fresh:
+            times = [entry_time(entry) for entry in page]
+            oldest = min(times)
+            if oldest == max(times):
+                # A full page of one timestamp: asking again for that timestamp returns the same page.
                 self.logger.warning(
-                    f"More than {self.limit} log entries share the timestamp {page[-1].get('timestamp')}; "
-                    "entries of that timestamp beyond the first page could not be read"
+                    f"At least {self.limit} log entries share the timestamp {page[-1].get('timestamp')}; "
+                    f"any beyond the first {self.limit} cannot be read (PostHog pages logs by time only)"
                 )
                 before, edge_time, edge_seen = oldest, None, Counter()
                 continue
+            tied = Counter(entry_key(entry) for entry, moment in zip(page, times) if moment == oldest)
             before, edge_time, edge_seen = oldest + ONE_MICROSECOND, oldest, tied
 
     @staticmethod

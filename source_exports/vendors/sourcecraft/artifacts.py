@@ -24,6 +24,9 @@ DOWNLOADABLE_DAYS = 14
 """SourceCraft keeps artifact contents downloadable for 14 days."""
 GLOB_FLAGS = glob.GLOBSTAR  # `**` spans folders, `*` stays in one: the file-based CDK's glob semantics
 SECRET_FIELDS = ("download_url",)
+IDENTITY_FIELDS = (
+    "artifact_id", "run_slug", "workflow_slug", "task_slug", "cube_slug", "local_path", "artifact_updated_at"
+)
 
 
 @dataclass(frozen=True)
@@ -79,17 +82,23 @@ class Artifact:
         )
         return record
 
-    def identity(self, prefix: str = "_sourcecraft_") -> Dict[str, Any]:
+    @staticmethod
+    def identity_columns(prefix: str) -> list:
+        """The names of the identity columns, in order."""
+        return [prefix + name for name in IDENTITY_FIELDS]
+
+    def identity(self, prefix: str) -> Dict[str, Any]:
         """The columns that say which artifact a row or file came from."""
-        return {
-            f"{prefix}artifact_id": self.id,
-            f"{prefix}run_slug": self.cube.run_slug,
-            f"{prefix}workflow_slug": self.cube.workflow_slug,
-            f"{prefix}task_slug": self.cube.task_slug,
-            f"{prefix}cube_slug": self.cube.cube_slug,
-            f"{prefix}local_path": self.local_path,
-            f"{prefix}artifact_updated_at": self.updated_at,
-        }
+        values = (
+            self.id,
+            self.cube.run_slug,
+            self.cube.workflow_slug,
+            self.cube.task_slug,
+            self.cube.cube_slug,
+            self.local_path,
+            self.updated_at,
+        )
+        return dict(zip(self.identity_columns(prefix), values))
 
     def is_downloadable(self, now: pendulum.DateTime) -> bool:
         """False once the artifact is older than SourceCraft keeps contents (by its last update)."""
@@ -163,3 +172,26 @@ class ArtifactLister:
                 continue
             for item in listed:
                 yield Artifact(cube, item)
+
+
+# local_path extension → parser format; compression suffixes are looked through (codecs sniff magic bytes)
+FORMATS_BY_EXTENSION = {
+    ".xml": "junit_xml",
+    ".csv": "csv",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+}
+COMPRESSION_SUFFIXES = (".gz", ".zst", ".bz2", ".xz")
+
+
+def format_of(local_path: str) -> Optional[str]:
+    """The parser format for an artifact path, or None when its contents are not rows we can read."""
+    name = local_path.lower()
+    for suffix in COMPRESSION_SUFFIXES:
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    extension = name[name.rfind(".") :] if "." in name.rsplit("/", 1)[-1] else ""
+    return FORMATS_BY_EXTENSION.get(extension)

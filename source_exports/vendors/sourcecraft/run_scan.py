@@ -144,8 +144,7 @@ class RunScan:
                     self.stopped_early = True
                     self._log_summary()
                     return
-                self._observe(run)
-                if self._is_selected(run):
+                if self._observe(run) and self._is_selected(run):
                     yield run
         self._log_summary()
 
@@ -163,12 +162,12 @@ class RunScan:
             or (updated is not None and (previous.updated_at is None or updated > previous.updated_at))
         )
 
-    def _observe(self, run: Mapping[str, Any]) -> None:
-        """Track order, the newest slug and date, and unfinished runs for the next checkpoint."""
+    def _observe(self, run: Mapping[str, Any]) -> bool:
+        """Track order, the newest slug and date, and unfinished runs; False for a run seen before."""
         self.runs_seen += 1
         slug = str(run.get("slug"))
         if slug in self._seen_slugs:
-            return  # a run repeated across pages (the list moved under us): count it once
+            return False  # repeated across pages (a run was added while paging): handle it once
         self._seen_slugs.add(slug)
         number = slug_number(run)
         if number is None or (self._last_number is not None and number >= self._last_number):
@@ -183,6 +182,7 @@ class RunScan:
             self._updated_at = updated
         if not is_finished(run) and self._is_selected(run):
             self._unfinished.append(slug)
+        return True
 
     def _is_past_the_end(self, run: Mapping[str, Any]) -> bool:
         """True when every run from here on is known to need nothing (see the module docstring)."""

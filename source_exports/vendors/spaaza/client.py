@@ -59,8 +59,14 @@ class SpaazaClient:
         return page
 
     def iter_tasks(self, **filters: Optional[str]) -> Iterator[Task]:
-        """Every task matching `filters`, page by page; a short page is the last (there is no total)."""
+        """Every task matching `filters`, page by page (the array has no total).
+
+        A page shorter than an earlier one is the last; so is an empty page. Comparing with earlier
+        pages rather than with the `limit` asked for keeps a server that caps `limit` from cutting
+        the listing short, at the cost of one empty page for listings smaller than one page.
+        """
         offset = 0
+        largest = 0
         seen: set = set()
         while True:
             page = self.list_tasks(limit=self.page_size, offset=offset, **filters)
@@ -70,8 +76,9 @@ class SpaazaClient:
                 return
             seen |= ids
             yield from (task for task in page if isinstance(task, dict))
-            if len(page) < self.page_size:
+            if not page or len(page) < largest:
                 return
+            largest = max(largest, len(page))
             offset += len(page)
 
     def get_task(self, task_id: int, stream: Optional[str] = None) -> Task:
@@ -140,7 +147,9 @@ class SpaazaClient:
     def _require_task(task: Any, what: str, task_id: Optional[int] = None) -> Task:
         if not isinstance(task, dict) or "id" not in task:
             raise ExportsError(
-                f"Spaaza answered {what} without a task object", vendor=VENDOR, job_id=task_id,
+                f"Spaaza answered {what} without a task object",
+                vendor=VENDOR,
+                job_id=task_id,
                 hint="Retry the sync; if it persists, report it to Spaaza",
             )
         return task

@@ -119,4 +119,3 @@ def parse_positive(value: Any, default: float, key: str, integer: bool = False) 
         kind = "a positive integer" if integer else "a positive number"
         raise ConfigError(f"'{value}' is not {kind}", field=f"{PREFIX}.{key}", hint=f"Leave it empty for {default:g}")
     return float(value)
-

@@ -77,7 +77,8 @@ def classify_error(
         )
     if NOT_AN_EXPORT in lowered:
         return ConfigError(
-            said, hint=f"Task {task_id} is not an export task; only tasks whose target.action is 'export' have files",
+            said,
+            hint=f"Task {task_id} is not an export task; only tasks whose target.action is 'export' have files",
             **context,
         )
     if INVALID_RESULT in lowered:

@@ -204,8 +204,8 @@ def result_file(
     task: Mapping[str, Any],
     stream: str,
     default_format: str,
+    wait_seconds: float,
     sleep: Callable[[float], None] = time.sleep,
-    wait_seconds: float = 1.0,
 ) -> ExportFile:
     """The task's result file, named from its URL path (e.g. `Transaction_Export-12345.csv`).
 
@@ -238,4 +238,3 @@ def result_file(
 def format_of_name(name: str) -> Optional[str]:
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     return extension if extension in EXPORT_FORMATS else None
-

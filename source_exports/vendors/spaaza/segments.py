@@ -40,9 +40,7 @@ def iso(value: pendulum.DateTime) -> str:
     return value.in_timezone("UTC").format("YYYY-MM-DDTHH:mm:ss") + "Z"
 
 
-def split_windows(
-    start: Optional[pendulum.DateTime], end: pendulum.DateTime, window_days: int
-) -> List[DateWindow]:
+def split_windows(start: Optional[pendulum.DateTime], end: pendulum.DateTime, window_days: int) -> List[DateWindow]:
     """Consecutive windows of at most `window_days` from `start` to `end` (one open window without start)."""
     if start is None:
         return [DateWindow(None, end)]

@@ -23,7 +23,8 @@ import pendulum
 from airbyte_cdk.models import SyncMode
 
 from source_exports.download.parsers import get_parser
-from source_exports.download.reader import FILE_COLUMN, ROW_COLUMN, ExportFileReader
+from source_exports.download.parsers.csv_parser import EXTRA_VALUES_COLUMN
+from source_exports.download.reader import FILE_COLUMN, ROW_COLUMN, ExportFile, ExportFileReader
 from source_exports.download.schema import infer_schema, permissive_schema
 from source_exports.errors import DownloadError, RecordParseError, TransientError, VendorJobFailed
 from source_exports.streams import ExportsStream, IncrementalExportsStream
@@ -39,8 +40,8 @@ METADATA_COLUMNS: Dict[str, Any] = {
     FILE_COLUMN: {"type": ["null", "string"]},
     ROW_COLUMN: {"type": ["null", "integer"]},
     TASK_ID_COLUMN: {"type": ["null", "integer"]},
-    "_ab_extra_values": {"type": ["null", "array"], "items": {"type": ["null", "string"]}},
 }
+EXTRA_VALUES_SCHEMA = {"type": ["null", "array"], "items": {"type": ["null", "string"]}}
 SAMPLE_FAILURES = (DownloadError, RecordParseError, TransientError, VendorJobFailed)
 
 
@@ -91,12 +92,15 @@ class _SpaazaFileStream:
             if task is None:
                 LOGGER.info(f"{self.name}: no DONE export task yet; using a permissive schema")
                 return permissive_schema(known)
-            export = result_file(self.client, task, self.name, self.config.export_format)
+            export = self.result_file(task)
             rows = self.reader.sample(export, limit=SAMPLE_ROWS)
         except SAMPLE_FAILURES as error:
             LOGGER.warning(f"{self.name}: could not sample an export for the schema ({error}); using a permissive one")
             return permissive_schema(known)
-        return infer_schema(rows, typed_values=get_parser(export.format).typed_values, known=known)
+        schema = infer_schema(rows, typed_values=get_parser(export.format).typed_values, known=known)
+        if EXTRA_VALUES_COLUMN in schema["properties"]:  # ragged CSV rows in the sample: surplus cells, a list
+            schema["properties"][EXTRA_VALUES_COLUMN] = EXTRA_VALUES_SCHEMA
+        return schema
 
     @property
     def configured_json_schema(self) -> Optional[Dict[str, Any]]:
@@ -110,9 +114,12 @@ class _SpaazaFileStream:
         self._configured_json_schema = json_schema
 
     def read_task_rows(self, task: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
-        export = result_file(self.client, task, self.name, self.config.export_format)
+        export = self.result_file(task)
         LOGGER.info(f"{self.name}: reading {export.name} of Spaaza task {task['id']} ({export.format})")
         yield from self.reader.read(export)
+
+    def result_file(self, task: Mapping[str, Any]) -> ExportFile:
+        return result_file(self.client, task, self.name, self.config.export_format, self.config.poll_interval_seconds)
 
     def new_job(self) -> SpaazaExportJob:
         return SpaazaExportJob(self.client, self.config, stream=self.name)
@@ -177,7 +184,8 @@ class SpaazaWindowedExportStream(_SpaazaFileStream, IncrementalExportsStream):
         now = pendulum.now("UTC").replace(microsecond=0)
         windows = split_windows(self.cursor_value(sync_mode), now, self.config.window_days)
         if windows:
-            LOGGER.info(f"{self.name}: {len(windows)} export window(s): {windows[0].describe()} … {now.isoformat()}")
+            first = windows[0].start.isoformat() if windows[0].start else "the beginning"
+            LOGGER.info(f"{self.name}: {len(windows)} export window(s) from {first} to {now.isoformat()}")
         return [window.as_slice() for window in windows]
 
     def read_records(

@@ -1,0 +1,269 @@
+"""End to end: the installed `source-exports` command against `FakeSourceCraft` + `FakeStorage`.
+
+Every record is compared value by value with the data the fake holds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Dict, Iterator, List
+
+import pendulum
+import pytest
+
+from integration_tests.cli import CliResult, configured_catalog, run_cli
+from integration_tests.fake_servers.sourcecraft import FakeSourceCraft
+from integration_tests.fake_servers.storage import FakeStorage
+
+pytestmark = pytest.mark.e2e
+
+STREAMS = ["sourcecraft_runs", "sourcecraft_artifacts", "sourcecraft_artifact_records", "sourcecraft_artifact_files"]
+IDENTITY = ("artifact_id", "run_slug", "workflow_slug", "task_slug", "cube_slug", "local_path", "artifact_updated_at")
+PARSED = (".xml", ".csv", ".json", ".jsonl")
+
+
+@pytest.fixture
+def storage() -> Iterator[FakeStorage]:
+    with FakeStorage() as server:
+        yield server
+
+
+@pytest.fixture
+def sourcecraft(storage: FakeStorage) -> Iterator[FakeSourceCraft]:
+    with FakeSourceCraft(storage) as server:
+        yield server
+
+
+@pytest.fixture
+def staging(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The files directory of file transfer, passed to the command through its environment."""
+    folder = tmp_path / "staging"
+    folder.mkdir()
+    monkeypatch.setenv("AIRBYTE_STAGING_DIRECTORY", str(folder))
+    return folder
+
+
+def config_of(fake: FakeSourceCraft, **overrides: Any) -> Dict[str, Any]:
+    return {"sourcecraft": fake.config_block(**overrides)}
+
+
+def read(config: Dict[str, Any], streams: List[str], incremental: bool = False, state: Any = None) -> CliResult:
+    discovered = run_cli("discover", config).catalog
+    result = run_cli("read", config, configured_catalog(discovered, streams, incremental), state)
+    assert result.returncode == 0, result.stderr + json.dumps(result.errors)
+    assert not result.errors, result.errors
+    return result
+
+
+def by_id(records: List[Dict[str, Any]]) -> Dict[str, Dict[str, Any]]:
+    return {record["id"]: record for record in records}
+
+
+def expected_record_rows(fake: FakeSourceCraft, artifacts: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The rows the records stream must emit for these artifact records, with metadata columns."""
+    rows = []
+    for artifact in artifacts:
+        if artifact["status"] != "success" or not artifact["local_path"].endswith(PARSED):
+            continue
+        label = "/".join(artifact[key] for key in ("run_slug", "workflow_slug", "task_slug", "cube_slug"))
+        label += "/" + artifact["local_path"]
+        identity = dict(
+            zip(
+                [f"_sourcecraft_{name}" for name in IDENTITY],
+                [artifact["id"], artifact["run_slug"], artifact["workflow_slug"], artifact["task_slug"],
+                 artifact["cube_slug"], artifact["local_path"], artifact["dates"]["updated_at"]],
+            )
+        )
+        for number, row in enumerate(fake.expected_rows(artifact["id"]), start=1):
+            rows.append({**row, "_ab_source_file": label, "_ab_source_row": number, **identity})
+    return rows
+
+
+def row_key(row: Dict[str, Any]) -> tuple:
+    return row["_sourcecraft_artifact_id"], row["_ab_source_row"]
+
+
+def test_given_valid_token_when_check_then_succeeded_and_wrong_token_names_message_and_request_id(sourcecraft):
+    assert run_cli("check", config_of(sourcecraft)).connection_status["status"] == "SUCCEEDED"
+
+    failed = run_cli("check", config_of(sourcecraft, api_token="wrong-token")).connection_status
+    assert failed["status"] == "FAILED"
+    assert "The access token is invalid or expired" in failed["message"]
+    assert f"request_id: {sourcecraft.request_ids[-1]}" in failed["message"]
+    assert "wrong-token" not in failed["message"]
+
+
+def test_given_unknown_repository_when_check_then_failed_naming_repository(sourcecraft):
+    status = run_cli("check", config_of(sourcecraft, repo_slug="nope")).connection_status
+    assert status["status"] == "FAILED"
+    assert "Repository acme/nope not found" in status["message"]
+    assert "repo_slug" in status["message"]
+
+
+def test_given_config_when_discover_then_four_streams_and_files_stream_is_file_based(sourcecraft):
+    catalog = {stream["name"]: stream for stream in run_cli("discover", config_of(sourcecraft)).catalog["streams"]}
+    assert sorted(catalog) == sorted(STREAMS)
+    assert catalog["sourcecraft_artifact_files"]["is_file_based"] is True
+    assert not catalog["sourcecraft_runs"].get("is_file_based")
+    assert catalog["sourcecraft_runs"]["source_defined_primary_key"] == [["id"]]
+    assert catalog["sourcecraft_runs"]["default_cursor_field"] == ["dates", "updated_at"]
+    records_schema = catalog["sourcecraft_artifact_records"]["json_schema"]
+    assert records_schema["additionalProperties"] is True
+    assert {f"_sourcecraft_{name}" for name in IDENTITY} <= set(records_schema["properties"])
+
+
+def test_given_runs_on_short_pages_when_full_refresh_then_every_run_summary_matches(sourcecraft):
+    sourcecraft.faults.fail_next(503, times=2, path="/cicd/runs$")  # retried by the shared policy
+    result = read(config_of(sourcecraft), ["sourcecraft_runs"])
+    assert result.records("sourcecraft_runs") == sourcecraft.expected_runs()
+    assert {run["status"] for run in result.records("sourcecraft_runs")} >= {
+        "success", "failed", "canceled", "timeout", "processing", "created"
+    }
+    page_sizes = {request.query["page_size"] for request in sourcecraft.requests_to(r"/cicd/runs$")}
+    assert page_sizes == {"100"}  # identical parameters on every page
+
+
+def test_given_artifacts_in_every_status_when_full_refresh_then_records_match_without_download_urls(sourcecraft):
+    result = read(config_of(sourcecraft), ["sourcecraft_artifacts"])
+    records = result.records("sourcecraft_artifacts")
+    assert by_id(records) == by_id(sourcecraft.expected_artifacts())
+    assert len(records) == len(sourcecraft.expected_artifacts())
+    assert {record["status"] for record in records} == {"registered", "success", "failed", "missing"}
+    output = "\n".join(result.stdout_lines)
+    assert "download_url" not in output and "X-Amz-Signature" not in output
+
+
+def test_given_workflows_filter_when_reading_artifacts_then_only_those_workflows(sourcecraft):
+    result = read(config_of(sourcecraft, workflows=["build"]), ["sourcecraft_artifacts"])
+    assert by_id(result.records("sourcecraft_artifacts")) == by_id(sourcecraft.expected_artifacts(workflows=["build"]))
+
+
+def test_given_reports_when_reading_records_then_rows_of_every_format_match_the_files(sourcecraft, storage):
+    result = read(config_of(sourcecraft), ["sourcecraft_artifact_records"])
+    expected = expected_record_rows(sourcecraft, sourcecraft.expected_artifacts())
+    assert sorted(result.records("sourcecraft_artifact_records"), key=row_key) == sorted(expected, key=row_key)
+    formats = {row["_sourcecraft_local_path"].rsplit(".", 1)[-1] for row in expected}
+    assert formats == {"xml", "csv", "json", "jsonl"}
+    messages = [log["message"] for log in result.logs]
+    assert any("dist/app.bin skipped: no parser" in message for message in messages)
+    assert any("logs/build.log skipped: no parser" in message for message in messages)
+    summary = [message for message in messages if "artifact(s) read; skipped:" in message]
+    assert summary == ["sourcecraft_artifact_records: 7 artifact(s) read; skipped: 2 of an unsupported file type, "
+                       "1 status failed, 1 status missing, 2 status registered"]
+    assert storage.auth_header_violations == 0
+
+
+def test_given_artifact_paths_when_reading_records_then_only_matching_reports(sourcecraft):
+    result = read(config_of(sourcecraft, artifact_paths=["reports/**/*.xml"]), ["sourcecraft_artifact_records"])
+    junit = [item for item in sourcecraft.expected_artifacts() if item["local_path"] == "reports/junit.xml"]
+    expected = expected_record_rows(sourcecraft, junit)
+    assert sorted(result.records("sourcecraft_artifact_records"), key=row_key) == sorted(expected, key=row_key)
+    assert {row["status"] for row in expected} == {"passed", "failed", "error", "skipped"}
+
+
+def test_given_expired_download_url_when_reading_records_then_url_is_minted_again(sourcecraft, storage):
+    storage.faults.expire_next(1)
+    result = read(config_of(sourcecraft, artifact_paths=["metrics/bench.json"]), ["sourcecraft_artifact_records"])
+    (bench,) = [item for item in sourcecraft.expected_artifacts() if item["local_path"] == "metrics/bench.json"]
+    assert sorted(result.records("sourcecraft_artifact_records"), key=row_key) == expected_record_rows(
+        sourcecraft, [bench]
+    )
+    assert [download.status for download in storage.downloads] == [403, 200]
+    assert len(sourcecraft.requests_to(r"/cicd/artifacts/4/bench/perf/bench$")) == 2  # listed, then re-listed
+
+
+def test_given_a_run_finishing_between_syncs_when_incremental_then_second_sync_reads_only_that_run(sourcecraft):
+    config = config_of(sourcecraft)
+    streams = ["sourcecraft_runs", "sourcecraft_artifacts", "sourcecraft_artifact_records"]
+    first = read(config, streams, incremental=True)
+    assert first.records("sourcecraft_runs") == sourcecraft.expected_runs()
+    finished_runs = [run["slug"] for run in sourcecraft.expected_runs() if run["status"] not in ("processing", "created")]
+    assert by_id(first.records("sourcecraft_artifacts")) == by_id(sourcecraft.expected_artifacts(finished_runs))
+    assert "5" not in {row["_sourcecraft_run_slug"] for row in first.records("sourcecraft_artifact_records")}
+    state = first.last_state()
+    assert {entry["stream"]["stream_state"]["max_slug"] for entry in state} == {"7"}
+    assert all(entry["stream"]["stream_state"]["unfinished_slugs"] == ["5", "7"] for entry in state)
+
+    sourcecraft.finish_run("5")
+    sourcecraft.clear_log()
+    second = read(config, streams, incremental=True, state=state)
+
+    runs = {run["slug"]: run for run in sourcecraft.expected_runs()}
+    assert second.records("sourcecraft_runs") == [runs["7"], runs["5"]]
+    assert by_id(second.records("sourcecraft_artifacts")) == by_id(sourcecraft.expected_artifacts(["5"]))
+    expected = expected_record_rows(sourcecraft, sourcecraft.expected_artifacts(["5"]))
+    assert {row["_sourcecraft_local_path"] for row in expected} == {"reports/junit.xml", "reports/early.csv"}
+    assert sorted(second.records("sourcecraft_artifact_records"), key=row_key) == sorted(expected, key=row_key)
+    assert all(entry["stream"]["stream_state"]["unfinished_slugs"] == ["7"] for entry in second.last_state())
+    # newest first and nothing below run 5 to look at: each stream stops after page 2 of 4
+    assert len(sourcecraft.requests_to(r"/cicd/runs$")) == 2 * len(streams)
+
+
+def test_given_runs_listed_oldest_first_when_incremental_then_nothing_is_missed(storage):
+    with FakeSourceCraft(storage, newest_first=False) as fake:
+        first = read(config_of(fake), ["sourcecraft_runs"], incremental=True)
+        assert sorted(first.records("sourcecraft_runs"), key=lambda run: int(run["slug"])) == sorted(
+            fake.expected_runs(), key=lambda run: int(run["slug"])
+        )
+        fake.finish_run("5")
+        new_slug = fake.add_run("processing", {})
+        second = read(config_of(fake), ["sourcecraft_runs"], incremental=True, state=first.last_state())
+        assert sorted(run["slug"] for run in second.records("sourcecraft_runs")) == ["5", "7", new_slug]
+        assert any("did not list runs newest first" in log["message"] for log in second.logs)
+
+
+def test_given_state_older_than_14_days_when_reading_records_then_warning_names_the_gap(sourcecraft):
+    synced = pendulum.now("UTC").subtract(days=20)
+    state = [{"type": "STREAM", "stream": {"stream_descriptor": {"name": "sourcecraft_artifact_records"},
+                                           "stream_state": {"max_slug": "7", "unfinished_slugs": [],
+                                                            "synced_at": synced.isoformat()}}}]
+    result = read(config_of(sourcecraft), ["sourcecraft_artifact_records"], incremental=True, state=state)
+    warnings = [log["message"] for log in result.logs if log["level"] == "WARN" and "no longer downloadable" in log["message"]]
+    assert len(warnings) == 1
+    assert synced.format("YYYY-MM-DDTHH:mm:ss") in warnings[0]
+    assert pendulum.now("UTC").subtract(days=14).format("YYYY-MM-DD") in warnings[0]
+
+
+def test_given_file_transfer_when_reading_files_then_each_file_is_staged_byte_for_byte(sourcecraft, staging):
+    result = read(config_of(sourcecraft), ["sourcecraft_artifact_files"])
+    messages = [message["record"] for message in result.of_type("RECORD")]
+    expected = {item["id"]: item for item in sourcecraft.expected_artifacts() if item["status"] == "success"}
+    assert sorted(record["data"]["id"] for record in messages) == sorted(expected)
+    for record in messages:
+        data, reference = record["data"], record["file_reference"]
+        artifact = expected[data["id"]]
+        staged = Path(reference["staging_file_url"])
+        assert staged.read_bytes() == sourcecraft.bodies[data["id"]]
+        assert staged.is_relative_to(staging)
+        cube_path = "/".join(artifact[key] for key in ("run_slug", "workflow_slug", "task_slug", "cube_slug"))
+        assert reference["source_file_relative_path"] == f"{cube_path}/{artifact['local_path']}"
+        assert staged.as_posix().endswith(reference["source_file_relative_path"])
+        assert reference["file_size_bytes"] == data["bytes"] == len(sourcecraft.bodies[data["id"]])
+        assert data["_sourcecraft_local_path"] == artifact["local_path"]
+        assert data["updated_at"] == artifact["dates"]["updated_at"]
+    folders = {Path(record["file_reference"]["staging_file_url"]).relative_to(staging).parts[0] for record in messages}
+    assert len(folders) == len(messages)  # one unique folder per artifact
+
+
+def test_given_hostile_local_paths_when_reading_files_then_nothing_is_written_outside_the_artifact_folder(
+    sourcecraft, staging, tmp_path
+):
+    hostile = ["../../../escape.txt", "/etc/abs.txt", "..\\..\\win.txt", "a/../../../b/c.txt", "odd\x00na\nme?*.txt"]
+    slug = sourcecraft.add_run("success", {"evil": {"task": {"cube": []}}})
+    for index, path in enumerate(hostile):
+        sourcecraft.add_artifact((slug, "evil", "task", "cube"), path, "success", f"payload {index}".encode())
+    result = read(config_of(sourcecraft, workflows=["evil"]), ["sourcecraft_artifact_files"])
+    records = [message["record"] for message in result.of_type("RECORD")]
+    assert len(records) == len(hostile)
+    written = sorted(path for path in tmp_path.rglob("*") if path.is_file())
+    assert written == sorted(Path(record["file_reference"]["staging_file_url"]) for record in records)
+    for record in records:
+        staged = Path(record["file_reference"]["staging_file_url"])
+        assert staged.resolve().is_relative_to(staging.resolve())
+        relative = record["file_reference"]["source_file_relative_path"]
+        assert ".." not in relative.split("/") and not relative.startswith("/") and "\\" not in relative
+        assert "\x00" not in relative and "\n" not in relative
+        assert staged.read_bytes() == sourcecraft.bodies[record["data"]["id"]]
+    assert not any(name in os.listdir(tmp_path) for name in ("escape.txt", "b", "win.txt"))

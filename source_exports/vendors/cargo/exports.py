@@ -1,0 +1,136 @@
+"""`RunOutputExporter`: one configured run output → export files → rows, one time window at a time.
+
+Cargo exports the outputs of at most 10,000 runs at once; a window that holds more is answered
+with `tooManyRuns`, so the exporter halves it and tries each half, recursively, down to
+`min_window`. `noRunsFound` is an empty window. The file itself is read by the vendor-neutral
+`ExportFileReader`; when its signed URL expires, `mint` asks Cargo for the same export again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
+
+from source_exports.download.parsers import Row
+from source_exports.download.reader import ExportFile, ExportFileReader
+from source_exports.errors import ConfigError, DownloadError, ExportsError
+from source_exports.redact import file_name_of
+from source_exports.vendors.cargo.client import CargoClient
+from source_exports.vendors.cargo.config import RunOutputConfig
+from source_exports.vendors.cargo.errors import NoRunsFound, TooManyRuns
+from source_exports.vendors.cargo.windows import Window, iso
+
+LOGGER = logging.getLogger("airbyte")
+
+WINDOW_START_COLUMN = "_ab_window_start"
+WINDOW_END_COLUMN = "_ab_window_end"
+WORKFLOW_COLUMN = "_ab_workflow_uuid"
+
+SAMPLE_ROWS_PER_RUN = 10  # a run usually gives one row; leave room without reading a huge file
+
+WindowDone = Callable[[Window], None]
+
+
+class RunOutputExporter:
+    """Exports one run output window by window.
+
+    >>> exporter = RunOutputExporter(client, output, stream="enriched_leads")  # doctest: +SKIP
+    >>> for row in exporter.export(Window(start, end), on_done=lambda window: save(window.end)):  # doctest: +SKIP
+    ...     print(row["_ab_source_row"])
+    """
+
+    min_window = timedelta(milliseconds=1)
+    """A window this narrow that still holds too many runs is not split further: the sync fails.
+
+    Cargo's timestamps are whole milliseconds, so only runs sharing one millisecond can stop the
+    halving; halving a 30-day window down to 1 ms takes at most 32 steps."""
+
+    def __init__(
+        self,
+        client: CargoClient,
+        output: RunOutputConfig,
+        stream: str,
+        reader: Optional[ExportFileReader] = None,
+        logger: logging.Logger = LOGGER,
+    ) -> None:
+        self.client = client
+        self.output = output
+        self.stream = stream
+        self.reader = reader or ExportFileReader(logger=logger)
+        self.logger = logger
+
+    @property
+    def context(self) -> Dict[str, Any]:
+        return {"stream": self.stream, "field": self.output.field}
+
+    def export(self, window: Window, on_done: Optional[WindowDone] = None) -> Iterator[Row]:
+        """Yield the rows of every run created in `window`; call `on_done(part)` after each part's last row."""
+        body = {**self.output.export_body(), **window.filters("created")}
+        try:
+            url = self.client.request_export(body, self.context)
+        except NoRunsFound:
+            self.logger.info(f"{self.stream}: no runs in {window}")
+        except TooManyRuns as signal:
+            if window.duration <= self.min_window:
+                raise ConfigError(
+                    f"More runs were created in {window} than Cargo exports at once, and the window cannot be "
+                    "split further",
+                    hint="Narrow the export with statuses, release_uuid or batch_uuid",
+                    **self.context,
+                ) from signal
+            halves = window.split()
+            self.logger.info(f"{self.stream}: too many runs in {window} for one export; splitting it in two")
+            for half in halves:
+                yield from self.export(half, on_done)
+            return
+        else:
+            yield from self.reader.read(self._export_file(body, url, window))
+        if on_done is not None:
+            on_done(window)
+
+    def sample(self, runs: int) -> Optional[List[Row]]:
+        """Rows of an export of the `runs` most recent runs (for the schema); None when there is no run yet."""
+        filters = self.output.run_filters()
+        if self.output.statuses:
+            filters["statuses"] = list(self.output.statuses)
+        count = self.client.count_runs(filters) or 0
+        body = {**self.output.export_body(), "limit": runs, "offset": max(0, count - runs)}
+        try:
+            url = self.client.request_export(body, self.context)
+        except NoRunsFound:
+            return None
+        return self.reader.sample(self._export_file(body, url, window=None), limit=runs * SAMPLE_ROWS_PER_RUN)
+
+    def _export_file(self, body: Mapping[str, Any], url: str, window: Optional[Window]) -> ExportFile:
+        name = file_name_of(url)
+        metadata = {
+            WINDOW_START_COLUMN: iso(window.start) if window else None,
+            WINDOW_END_COLUMN: iso(window.end) if window else None,
+            WORKFLOW_COLUMN: self.output.workflow_uuid,
+        }
+        return ExportFile(name, self._minter(body, url, name), self.output.format, metadata)
+
+    def _minter(self, body: Mapping[str, Any], first_url: str, name: str) -> Callable[[], str]:
+        """The first call returns the URL already minted; later calls (expired URL) ask Cargo again."""
+        pending = [first_url]
+
+        def mint() -> str:
+            if pending:
+                return pending.pop()
+            try:
+                url = self.client.request_export(body, self.context)
+            except ExportsError as error:
+                raise DownloadError(
+                    f"The download link expired and Cargo could not export the same runs again: {error.message}",
+                    file=name,
+                    **self.context,
+                ) from error
+            if file_name_of(url) != name:
+                self.logger.warning(
+                    f"{self.stream}: the fresh export is a different file ({file_name_of(url)} instead of {name}); "
+                    "runs of this window changed while it was read"
+                )
+            return url
+
+        return mint

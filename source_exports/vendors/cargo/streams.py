@@ -1,0 +1,189 @@
+"""Cargo's streams: `cargo_plays`, `cargo_runs`, and one stream per configured run output.
+
+Incremental streams read in time windows (one CDK slice each, so state is emitted after
+every window's rows). `cargo_runs` windows are of update time; run-output windows are of run
+creation time and end before the oldest unfinished run (see `unfinished.py`).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from datetime import datetime
+from typing import Any, Dict, Iterable, List, Mapping, Optional
+
+from airbyte_cdk.models import AirbyteStream, SyncMode
+
+from source_exports.download.reader import FILE_COLUMN, ROW_COLUMN
+from source_exports.download.schema import infer_schema, permissive_schema
+from source_exports.streams import ExportsStream, IncrementalExportsStream, PrimaryKey
+from source_exports.vendors.cargo.client import CargoClient
+from source_exports.vendors.cargo.config import CargoConfig, RunOutputConfig
+from source_exports.vendors.cargo.exports import (
+    WINDOW_END_COLUMN,
+    WINDOW_START_COLUMN,
+    WORKFLOW_COLUMN,
+    RunOutputExporter,
+)
+from source_exports.vendors.cargo.unfinished import end_before_unfinished_runs
+from source_exports.vendors.cargo.windows import DEFAULT_START, Window, plan_windows, sync_end, to_utc
+
+LOGGER = logging.getLogger("airbyte")
+
+METADATA_SCHEMA: Dict[str, Any] = {
+    FILE_COLUMN: {"type": "string", "description": "Name of the export file the row came from"},
+    ROW_COLUMN: {"type": "integer", "description": "1-based row number within that file"},
+    WINDOW_START_COLUMN: {
+        "type": ["null", "string"],
+        "format": "date-time",
+        "description": "Start (inclusive) of the run creation window of the export",
+    },
+    WINDOW_END_COLUMN: {
+        "type": ["null", "string"],
+        "format": "date-time",
+        "description": "End (exclusive) of the run creation window of the export",
+    },
+    WORKFLOW_COLUMN: {"type": "string", "description": "The Cargo workflow whose runs produced the row"},
+}
+
+
+class CargoPlays(ExportsStream):
+    """Every play of the workspace; full refresh (the endpoint has no paging or time filter)."""
+
+    name = "cargo_plays"
+    primary_key = "uuid"
+
+    def __init__(self, client: CargoClient) -> None:
+        super().__init__()
+        self.client = client
+
+    def read_records(self, sync_mode: SyncMode, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
+        yield from self.client.list_plays()
+
+
+class CargoWindowedStream(IncrementalExportsStream):
+    """Shared slicing: windows of `window` from the cursor (or start_date) to the sync's end."""
+
+    def __init__(self, client: CargoClient, config: CargoConfig, start_date: Optional[datetime] = None) -> None:
+        super().__init__(start_date=start_date)
+        self.client = client
+        self.config = config
+
+    def stream_slices(
+        self, *, sync_mode: SyncMode, cursor_field: Optional[List[str]] = None, stream_state: Any = None
+    ) -> Iterable[Optional[Mapping[str, Any]]]:
+        start = to_utc(self.cursor_value(sync_mode) or DEFAULT_START)
+        self.client.count_runs({})  # one cheap call: Cargo's clock (Date header) decides where the sync ends
+        end = self.sync_end(Window(start, sync_end(self.client.server_time)), sync_mode)
+        windows = plan_windows(start, end, self.config.window)
+        LOGGER.info(f"{self.name}: reading {len(windows)} window(s) from {Window(start, max(start, end))}")
+        for window in windows:
+            yield window.as_slice()
+
+    def sync_end(self, span: Window, sync_mode: SyncMode) -> datetime:
+        """Where this sync stops; subclasses may end it earlier."""
+        return span.end
+
+
+class CargoRuns(CargoWindowedStream):
+    """Runs of the workspace; incremental on `updatedAt` (filter `updatedAfter`/`updatedBefore`)."""
+
+    name = "cargo_runs"
+    primary_key = "uuid"
+    cursor_field = "updatedAt"
+
+    def read_records(
+        self, sync_mode: SyncMode, stream_slice: Optional[Mapping[str, Any]] = None, **kwargs: Any
+    ) -> Iterable[Mapping[str, Any]]:
+        window = Window.from_slice(stream_slice)
+        yield from self.client.iter_runs(window.filters("updated"))
+        if sync_mode == SyncMode.incremental:
+            self.advance_cursor(window.as_slice()["end"])
+
+
+class CargoRunOutputs(CargoWindowedStream):
+    """The rows of one workflow output node, exported per window of run creation time.
+
+    State is `{"created_at": <end of the last exported window>}`; the catalog's cursor is the
+    `_ab_window_start` column (the state key is not a column of the file).
+    """
+
+    cursor_field = "created_at"
+
+    def __init__(
+        self,
+        client: CargoClient,
+        config: CargoConfig,
+        output: RunOutputConfig,
+        start_date: Optional[datetime] = None,
+        exporter: Optional[RunOutputExporter] = None,
+    ) -> None:
+        super().__init__(client, config, start_date)
+        self.output = output
+        self.exporter = exporter or RunOutputExporter(client, output, stream=output.name)
+
+    @property
+    def name(self) -> str:
+        return self.output.name
+
+    @property
+    def primary_key(self) -> PrimaryKey:
+        return [[column] for column in self.output.primary_key] or None
+
+    def as_airbyte_stream(self) -> AirbyteStream:
+        stream = super().as_airbyte_stream()
+        stream.default_cursor_field = [WINDOW_START_COLUMN]
+        return stream
+
+    def sync_end(self, span: Window, sync_mode: SyncMode) -> datetime:
+        """Incremental syncs stop before the oldest unfinished run; full refresh reads up to now."""
+        if sync_mode != SyncMode.incremental or span.end <= span.start:
+            return span.end
+        return end_before_unfinished_runs(
+            self.client, self.output.run_filters(), span, self.config.max_wait_for_unfinished, self.name
+        )
+
+    def read_records(
+        self, sync_mode: SyncMode, stream_slice: Optional[Mapping[str, Any]] = None, **kwargs: Any
+    ) -> Iterable[Mapping[str, Any]]:
+        on_done = self._advance_to_end_of if sync_mode == SyncMode.incremental else None
+        yield from self.exporter.export(Window.from_slice(stream_slice), on_done)
+
+    def _advance_to_end_of(self, window: Window) -> None:
+        self.advance_cursor(window.as_slice()["end"])
+
+    # schema: sampled once per stream instance (ExportsStream caches it)
+    @property
+    def configured_json_schema(self) -> Optional[Dict[str, Any]]:
+        return self._configured_json_schema
+
+    @configured_json_schema.setter
+    def configured_json_schema(self, json_schema: Dict[str, Any]) -> None:
+        """During read the catalog's schema is the stream's schema: no sample export, no column dropped."""
+        self._configured_json_schema = json_schema
+        if json_schema is not None and self._json_schema is None:
+            self._json_schema = json_schema
+
+    def build_json_schema(self) -> Mapping[str, Any]:
+        rows = self.exporter.sample(self.config.sample_runs)
+        if rows is None:
+            LOGGER.info(f"{self.name}: no runs to sample yet; the schema has only the metadata columns for now")
+            return permissive_schema(known=copy.deepcopy(METADATA_SCHEMA))
+        schema = infer_schema(rows, typed_values=self.output.format != "csv", known=copy.deepcopy(METADATA_SCHEMA))
+        widen_integers(schema["properties"], skip=METADATA_SCHEMA)
+        return schema
+
+
+def widen_integers(properties: Mapping[str, Any], skip: Mapping[str, Any]) -> None:
+    """A sample of whole numbers says little about later rows: declare `number`, which also holds integers."""
+    for name, column in properties.items():
+        types = column.get("type")
+        if name not in skip and isinstance(types, list) and "integer" in types:
+            column["type"] = ["null", *sorted(set(types) - {"null", "integer"} | {"number"})]
+
+
+def build_streams(client: CargoClient, config: CargoConfig, start_date: Optional[datetime]) -> List[Any]:
+    """The Cargo streams of one config block."""
+    streams: List[Any] = [CargoPlays(client), CargoRuns(client, config, start_date)]
+    streams += [CargoRunOutputs(client, config, output, start_date) for output in config.run_outputs]
+    return streams

@@ -1,0 +1,69 @@
+"""Where an incremental sync of run outputs must stop so that no unfinished run is lost.
+
+A run's output is final only once the run has finished. If a sync exported the window holding
+a run that is still `running` and moved the cursor past it, the next sync would never look at
+that run again. So the sync's last window ends at the creation time of the oldest unfinished
+run (the cursor waits there), unless that run has been unfinished for longer than the
+configured patience: then it is skipped, with a warning naming it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any, Dict, List, Mapping, Optional
+
+from source_exports.config import parse_datetime
+from source_exports.vendors.cargo.client import CargoClient
+from source_exports.vendors.cargo.windows import Window, iso, to_utc
+
+LOGGER = logging.getLogger("airbyte")
+MAX_NAMED_STALE_RUNS = 10
+
+
+def end_before_unfinished_runs(
+    client: CargoClient,
+    run_filters: Mapping[str, Any],
+    window: Window,
+    max_wait: timedelta,
+    stream: str,
+    logger: logging.Logger = LOGGER,
+) -> datetime:
+    """The end of this sync: `window.end`, or the creation time of the oldest unfinished run in `window`.
+
+    Runs created before `window.end - max_wait` no longer hold the sync back; each is named in a warning.
+    """
+    patience_from = window.end - max_wait
+    oldest: Optional[datetime] = None
+    oldest_run: Optional[Dict[str, Any]] = None
+    stale: List[Dict[str, Any]] = []
+    for run in client.iter_runs({**run_filters, "isFinished": False, **window.filters("created")}):
+        created = to_utc(parse_datetime(run.get("createdAt"), "run.createdAt"))
+        if created < patience_from:
+            stale.append(run)
+        elif oldest is None or created < oldest:
+            oldest, oldest_run = created, run
+    warn_about_stale_runs(stale, max_wait, stream, logger)
+    if oldest is None:
+        return window.end
+    logger.info(
+        f"{stream}: run {oldest_run.get('uuid')} (created {iso(oldest)}, status {oldest_run.get('status')}) "
+        "has not finished; this sync stops before it and the next sync starts there"
+    )
+    return oldest
+
+
+def warn_about_stale_runs(
+    stale: List[Dict[str, Any]], max_wait: timedelta, stream: str, logger: logging.Logger
+) -> None:
+    """Name the runs the cursor stops waiting for: their later output will not be read incrementally."""
+    days = max_wait / timedelta(days=1)
+    for run in stale[:MAX_NAMED_STALE_RUNS]:
+        logger.warning(
+            f"{stream}: run {run.get('uuid')} (created {run.get('createdAt')}, status {run.get('status')}) "
+            f"has been unfinished for more than {days:g} days; the sync no longer waits for it, so output it "
+            "produces later is not read by incremental syncs (a full refresh reads it). "
+            "Raise cargo.max_wait_days_for_unfinished_runs to wait longer."
+        )
+    if len(stale) > MAX_NAMED_STALE_RUNS:
+        logger.warning(f"{stream}: {len(stale) - MAX_NAMED_STALE_RUNS} more runs unfinished for too long are skipped")

@@ -1,0 +1,244 @@
+"""PostHog streams: batch exports, their runs and logs, and on-demand file downloads per model.
+
+Incremental reads stop at "now minus `end_lag_seconds`" and save that bound as the cursor, so
+rows PostHog is still writing are read by the next sync instead of being skipped:
+- runs: every run with `last_updated_at` >= the cursor (a run still going is read again later);
+- logs: entries in [cursor, bound), walked newest first per batch export;
+- file downloads: windows [start, end) of `_inserted_at`, at most `window_days` each; the cursor
+  moves to a window's end only after all its rows were emitted.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from datetime import datetime, timedelta
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional
+
+from airbyte_cdk.models import SyncMode
+
+from source_exports.download.reader import ExportFile, ExportFileReader
+from source_exports.streams import ExportsStream, IncrementalExportsStream, PrimaryKey
+from source_exports.vendors.posthog.client import PostHogClient
+from source_exports.vendors.posthog.config import FileDownloadConfig, PostHogConfig
+from source_exports.vendors.posthog.errors import VENDOR, ExportExpired
+from source_exports.vendors.posthog.jobs import CompletedExport, FileDownloadJob, JobSettings
+from source_exports.vendors.posthog.logs import NewestFirstLogWalker
+from source_exports.vendors.posthog.rows import RowTransform
+from source_exports.vendors.posthog.windows import (
+    ONE_MICROSECOND,
+    UTC,
+    Window,
+    format_timestamp,
+    parse_timestamp,
+    plan_windows,
+)
+
+LOGGER = logging.getLogger("airbyte")
+EXPORT_ID_COLUMN = "_ab_export_id"
+PARSER_FORMATS = {"JSONLines": "jsonl", "Parquet": "parquet"}
+FILE_SUFFIXES = {"JSONLines": ".jsonl", "Parquet": ".parquet"}
+COMPRESSION_SUFFIXES = {None: "", "gzip": ".gz", "zstd": ".zst"}
+PRIMARY_KEYS: Dict[str, PrimaryKey] = {"events": "uuid", "persons": ["distinct_id"], "sessions": None}
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class PostHogStreamMixin:
+    """What every PostHog stream shares: the client, the config and the clock."""
+
+    def __init__(self, client: PostHogClient, config: PostHogConfig, clock: Clock = utc_now) -> None:
+        self.client = client
+        self.config = config
+        self.clock = clock
+
+    def read_bound(self) -> datetime:
+        """The upper bound of this sync: now minus the configured lag."""
+        return self.clock() - timedelta(seconds=self.config.end_lag_seconds)
+
+    def team_of(self, batch_export: Mapping[str, Any]) -> str:
+        """The environment (team) a batch export belongs to: its runs and logs live there."""
+        return str(batch_export.get("team_id") or self.config.environment_id)
+
+
+class PostHogBatchExports(PostHogStreamMixin, ExportsStream):
+    """Every batch export of the organisation (when `organization_id` is set) or the environment."""
+
+    primary_key = "id"
+
+    def __init__(self, client: PostHogClient, config: PostHogConfig, clock: Clock = utc_now) -> None:
+        PostHogStreamMixin.__init__(self, client, config, clock)
+        ExportsStream.__init__(self)
+
+    @property
+    def name(self) -> str:
+        return "posthog_batch_exports"
+
+    def read_records(self, sync_mode: SyncMode, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
+        yield from self.client.list_batch_exports()
+
+
+class PostHogIncrementalStream(PostHogStreamMixin, IncrementalExportsStream):
+    def __init__(
+        self, client: PostHogClient, config: PostHogConfig, start_date: Optional[datetime], clock: Clock = utc_now
+    ) -> None:
+        PostHogStreamMixin.__init__(self, client, config, clock)
+        IncrementalExportsStream.__init__(self, start_date)
+
+
+class PostHogBatchExportRuns(PostHogIncrementalStream):
+    """Runs of every batch export (cursor pagination), incremental on `last_updated_at`."""
+
+    primary_key = "id"
+    cursor_field = "last_updated_at"
+
+    @property
+    def name(self) -> str:
+        return "posthog_batch_export_runs"
+
+    def read_records(self, sync_mode: SyncMode, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
+        lower = self.cursor_value(sync_mode)
+        bound = self.read_bound()
+        for batch_export in self.client.list_batch_exports():
+            for run in self.client.list_runs(self.team_of(batch_export), str(batch_export["id"])):
+                updated = parse_timestamp(str(run.get("last_updated_at") or ""))
+                if lower is None or updated is None or updated >= lower:
+                    yield run
+        self.advance_cursor(format_timestamp(bound))
+
+
+class PostHogBatchExportLogs(PostHogIncrementalStream):
+    """Log entries of every batch export, newest first per export, incremental on `timestamp`."""
+
+    primary_key = None
+    cursor_field = "timestamp"
+
+    @property
+    def name(self) -> str:
+        return "posthog_batch_export_logs"
+
+    def read_records(self, sync_mode: SyncMode, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
+        lower = self.cursor_value(sync_mode)
+        bound = self.read_bound()
+        # `after` is strict: one microsecond earlier makes the cursor itself inclusive, `before` (the bound)
+        # stays exclusive, so consecutive syncs read [cursor, bound) ranges that neither overlap nor leave gaps.
+        after = format_timestamp(lower - ONE_MICROSECOND) if lower else None
+        for batch_export in self.client.list_batch_exports():
+            batch_export_id = str(batch_export["id"])
+            walker = NewestFirstLogWalker(
+                functools.partial(self._page, self.team_of(batch_export), batch_export_id, after),
+                limit=self.config.logs_page_size,
+                logger=self.logger,
+            )
+            for entry in walker.walk(before=bound):
+                entry["batch_export_id"] = batch_export_id
+                yield entry
+        self.advance_cursor(format_timestamp(bound))
+
+    def _page(self, team_id: str, batch_export_id: str, after: Optional[str], before: datetime) -> List[Dict]:
+        limit = self.config.logs_page_size
+        return self.client.list_logs(team_id, batch_export_id, limit, after=after, before=format_timestamp(before))
+
+
+class PostHogFileDownloadStream(PostHogIncrementalStream):
+    """Rows of one model (events, persons, sessions) from on-demand exports, window by window."""
+
+    cursor_field = "_inserted_at"
+
+    def __init__(
+        self,
+        client: PostHogClient,
+        config: PostHogConfig,
+        model: str,
+        start_date: Optional[datetime],
+        clock: Clock = utc_now,
+        reader: Optional[ExportFileReader] = None,
+        job_factory: Optional[Callable[..., FileDownloadJob]] = None,
+    ) -> None:
+        super().__init__(client, config, start_date, clock)
+        self.model = model
+        self.file_config: FileDownloadConfig = config.file_download or FileDownloadConfig()
+        self.reader = reader or ExportFileReader(logger=LOGGER)
+        self.job_factory = job_factory or FileDownloadJob
+        self.transform = RowTransform(model, self.name)
+
+    @property
+    def name(self) -> str:
+        return f"posthog_{self.model}"
+
+    @property
+    def primary_key(self) -> PrimaryKey:
+        return PRIMARY_KEYS.get(self.model)
+
+    def stream_slices(
+        self, *, sync_mode: SyncMode, cursor_field: Optional[List[str]] = None, stream_state: Any = None
+    ) -> Iterable[Optional[Mapping[str, Any]]]:
+        bound = self.read_bound()
+        start = self.cursor_value(sync_mode) or (bound - timedelta(days=self.config.initial_lookback_days))
+        windows = plan_windows(start, bound, self.config.window_days)
+        if not windows:
+            self.logger.info(f"{self.name}: nothing new to export before {format_timestamp(bound)}")
+        return [{"start": format_timestamp(w.start), "end": format_timestamp(w.end)} for w in windows]
+
+    def read_records(
+        self, sync_mode: SyncMode, stream_slice: Optional[Mapping[str, Any]] = None, **kwargs: Any
+    ) -> Iterable[Mapping[str, Any]]:
+        if not stream_slice:
+            return
+        window = Window(parse_timestamp(stream_slice["start"]), parse_timestamp(stream_slice["end"]))
+        yield from self.read_window(window)
+        self.advance_cursor(format_timestamp(window.end))
+
+    def read_window(self, window: Window) -> Iterator[Mapping[str, Any]]:
+        """All rows of one window; an export that expires before it is read is created again."""
+        emitted = 0
+        recreations = 0
+        while True:
+            export = self.new_job(window).run()
+            try:
+                for row in self.rows_of(export):
+                    yield row
+                    emitted += 1
+                return
+            except ExportExpired as expired:
+                if recreations >= self.config.export_recreations:
+                    raise ExportExpired(
+                        f"The {self.model} export {window} expired {recreations + 1} times before it was read",
+                        vendor=VENDOR,
+                        stream=self.name,
+                        job_id=export.id,
+                        hint="Downloads are too slow for PostHog's expiry; retry the sync, or lower "
+                        "posthog.window_days so each export is smaller",
+                    ) from expired
+                recreations += 1
+                again = f"; its {emitted:,} rows already emitted will be emitted again (same uuid)" if emitted else ""
+                self.logger.warning(f"{self.name}: export {export.id} has expired; creating it again{again}")
+
+    def new_job(self, window: Window) -> FileDownloadJob:
+        settings = JobSettings(
+            poll_interval_seconds=self.config.poll_interval_seconds,
+            poll_timeout_seconds=self.config.poll_timeout_minutes * 60,
+            concurrency_retries=self.config.concurrency_retries,
+        )
+        return self.job_factory(self.client, self.model, window, self.file_config, settings, self.logger)
+
+    def rows_of(self, export: CompletedExport) -> Iterator[Mapping[str, Any]]:
+        """Every row of every file of a completed export, in file order."""
+        file_format = self.file_config.format
+        suffix = FILE_SUFFIXES[file_format]
+        if file_format == "JSONLines":
+            suffix += COMPRESSION_SUFFIXES.get(self.file_config.compression, "")
+        transform = self.transform
+        for file_id in export.files:
+            export_file = ExportFile(
+                name=f"{file_id}{suffix}",
+                mint=functools.partial(self.client.file_location, export.id, file_id),
+                format=PARSER_FORMATS[file_format],
+                metadata={EXPORT_ID_COLUMN: export.id},
+            )
+            for row in self.reader.read(export_file):
+                yield transform(row)

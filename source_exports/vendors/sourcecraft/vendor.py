@@ -1,0 +1,81 @@
+"""`SourceCraftVendor`: validates the `sourcecraft` config block, checks it, builds the four streams."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, List, Mapping, Tuple
+
+from airbyte_cdk.sources.streams import Stream
+
+from source_exports.config import CommonConfig, require_string, require_url
+from source_exports.errors import ConfigError
+from source_exports.vendors.base import Vendor
+from source_exports.vendors.sourcecraft.streams import (
+    SourceCraftArtifactFilesStream,
+    SourceCraftArtifactRecordsStream,
+    SourceCraftArtifactsStream,
+    SourceCraftRunsStream,
+    SourceCraftSettings,
+)
+
+PREFIX = "sourcecraft"
+DEFAULT_API_URL = "https://api.sourcecraft.tech"
+SLUG = re.compile(r"^[^/\s?#]+$")
+
+
+def require_slug(block: Mapping[str, Any], key: str) -> str:
+    """An org or repo slug: one URL path segment."""
+    value = require_string(block, key, PREFIX)
+    if not SLUG.match(value):
+        raise ConfigError(
+            f"'{value}' is not a slug",
+            field=f"{PREFIX}.{key}",
+            hint="Use the name from the repository URL https://sourcecraft.dev/<org_slug>/<repo_slug>, without '/'",
+        )
+    return value
+
+
+def optional_strings(block: Mapping[str, Any], key: str) -> Tuple[str, ...]:
+    """An optional list of non-empty strings (workflow slugs, glob patterns)."""
+    values = block.get(key) or []
+    if not isinstance(values, list):
+        raise ConfigError("must be a list of strings", field=f"{PREFIX}.{key}")
+    for index, value in enumerate(values):
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"'{value}' must be a non-empty string", field=f"{PREFIX}.{key}[{index}]")
+    return tuple(value.strip() for value in values)
+
+
+def parse_settings(block: Mapping[str, Any]) -> SourceCraftSettings:
+    """The typed settings of the block, or a ConfigError naming the offending field."""
+    return SourceCraftSettings(
+        api_url=require_url(block.get("api_url") or DEFAULT_API_URL, f"{PREFIX}.api_url"),
+        api_token=require_string(block, "api_token", PREFIX),
+        org_slug=require_slug(block, "org_slug"),
+        repo_slug=require_slug(block, "repo_slug"),
+        workflows=optional_strings(block, "workflows"),
+        artifact_paths=optional_strings(block, "artifact_paths"),
+    )
+
+
+class SourceCraftVendor(Vendor):
+    """SourceCraft CI/CD: runs and artifacts of one repository."""
+
+    key = "sourcecraft"
+    title = "SourceCraft"
+
+    def check(self, block: Mapping[str, Any], common: CommonConfig, logger: logging.Logger) -> None:
+        """One page of one run: proves the token, the API URL and the repository together."""
+        settings = parse_settings(block)
+        settings.client().list_runs_page(page_size=1)
+
+    def streams(self, block: Mapping[str, Any], common: CommonConfig) -> List[Stream]:
+        settings = parse_settings(block)
+        client = settings.client()
+        return [
+            SourceCraftRunsStream(settings, common.start_date, client=client),
+            SourceCraftArtifactsStream(settings, common.start_date, client=client),
+            SourceCraftArtifactRecordsStream(settings, common.start_date, client=client),
+            SourceCraftArtifactFilesStream(settings, common.start_date, client=client),
+        ]

@@ -1,0 +1,45 @@
+"""RowTransform: JSON text columns become objects, timestamps one spelling, bad JSON names its cell."""
+
+import pytest
+
+from source_exports.errors import RecordParseError
+from source_exports.vendors.posthog.rows import RowTransform
+
+
+def test_given_event_row_with_json_text_when_transformed_then_objects_and_nulls_kept():
+    row = {
+        "properties": '{"a": [1, "ü"], "b": null}',
+        "set": None,
+        "set_once": "",
+        "timestamp": "2025-01-01 00:00:00.5+00:00",
+        "_inserted_at": "2025-01-01T00:00:01Z",
+        "created_at": None,
+        "event": "{not json but not a json column}",
+    }
+    assert RowTransform("events", "posthog_events")(row) == {
+        "properties": {"a": [1, "ü"], "b": None},
+        "set": None,
+        "set_once": None,
+        "timestamp": "2025-01-01T00:00:00.500000Z",
+        "_inserted_at": "2025-01-01T00:00:01.000000Z",
+        "created_at": None,
+        "event": "{not json but not a json column}",
+    }
+
+
+def test_given_already_parsed_properties_when_transformed_then_unchanged():
+    assert RowTransform("events", "s")({"properties": {"x": 1}}) == {"properties": {"x": 1}}
+
+
+def test_given_broken_json_text_when_transformed_then_error_names_stream_file_row_and_field():
+    row = {"properties": '{"a": ', "_ab_source_file": "part.jsonl.gz", "_ab_source_row": 7}
+    with pytest.raises(RecordParseError) as error:
+        RowTransform("events", "posthog_events")(row)
+    message = str(error.value)
+    for expected in ("posthog_events", "part.jsonl.gz", "row: 7", "field: properties"):
+        assert expected in message
+
+
+def test_given_persons_row_when_transformed_then_only_person_columns_are_parsed():
+    row = RowTransform("persons", "posthog_persons")({"properties": '{"email": "a@b"}', "set": '{"x": 1}'})
+    assert row == {"properties": {"email": "a@b"}, "set": '{"x": 1}'}

@@ -1,0 +1,135 @@
+"""Stream behaviour with requests-mock: deferral of unfinished runs, isolated artifact failures, file transfer."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from airbyte_cdk.models import SyncMode
+
+from source_exports.config import CommonConfig
+from source_exports.errors import ConfigError, RecordParseError
+from source_exports.vendors.sourcecraft import VENDOR
+from source_exports.vendors.sourcecraft.files import ArtifactFileWriter
+from unit_tests.vendors.sourcecraft.builders import RunBuilder, artifact
+
+API = "https://api.sourcecraft.test"
+REPO = f"{API}/repos/o/r/cicd"
+BLOCK = {"api_token": "tok", "api_url": API, "org_slug": "o", "repo_slug": "r"}
+
+
+def streams(**overrides):
+    return {stream.name: stream for stream in VENDOR.streams({**BLOCK, **overrides}, CommonConfig(None))}
+
+
+def given_runs(requests_mock, *runs):
+    requests_mock.get(f"{REPO}/runs", json={"runs": [run for run in runs]})
+    for run in runs:
+        requests_mock.get(f"{REPO}/runs/{run['slug']}", json=run)
+
+
+def given_artifacts(requests_mock, cube_path: str, items, bodies=None):
+    requests_mock.get(f"{REPO}/artifacts/{cube_path}", json={"artifacts": items})
+    for item in items:
+        if bodies and item["id"] in bodies:
+            requests_mock.get(item["download_url"], content=bodies[item["id"]])
+
+
+def item(artifact_id: str, path: str, status: str = "success") -> dict:
+    return artifact(artifact_id, path, status=status, url=f"https://storage.test/{artifact_id}?X-Amz-Signature=s")
+
+
+def test_given_unfinished_run_when_incremental_artifacts_then_deferred_and_kept_in_state(requests_mock):
+    done = RunBuilder("2").with_workflow("test", {"unit": ["pytest"]}).build()
+    running = RunBuilder("3").with_status("processing").with_workflow("test", {"unit": ["pytest"]}).build()
+    given_runs(requests_mock, running, done)
+    given_artifacts(requests_mock, "2/test/unit/pytest", [item("a2", "r.xml")])
+    given_artifacts(requests_mock, "3/test/unit/pytest", [item("a3", "r.xml", "registered")])
+    stream = streams()["sourcecraft_artifacts"]
+    records = list(stream.read_records(SyncMode.incremental))
+    assert [record["id"] for record in records] == ["a2"]
+    assert stream.state["unfinished_slugs"] == ["3"]
+    assert not any(request.path.endswith("/runs/3") for request in requests_mock.request_history)
+
+    full = streams()["sourcecraft_artifacts"]
+    assert [record["id"] for record in full.read_records(SyncMode.full_refresh)] == ["a3", "a2"]
+
+
+def test_given_one_bad_report_when_reading_records_then_others_are_read_and_error_names_it_at_the_end(
+    requests_mock, caplog
+):
+    run = RunBuilder("5").with_workflow("test", {"unit": ["pytest"]}).build()
+    given_runs(requests_mock, run)
+    bodies = {"bad": b'{"a": 1', "good": b'[{"a": 1}, {"a": 2}]'}
+    given_artifacts(requests_mock, "5/test/unit/pytest", [item("bad", "m/bad.json"), item("good", "m/good.json")],
+                    bodies)
+    stream = streams()["sourcecraft_artifact_records"]
+    stream.state = {"max_slug": "4", "unfinished_slugs": [], "updated_at": "2025-01-01T00:00:00Z"}
+    rows = []
+    with pytest.raises(RecordParseError) as raised, caplog.at_level(logging.ERROR):
+        for row in stream.read_records(SyncMode.incremental):
+            rows.append(row)
+    assert [row["a"] for row in rows] == [1, 2]
+    assert {row["_sourcecraft_artifact_id"] for row in rows} == {"good"}
+    message = str(raised.value)
+    assert "1 artifact(s) could not be read" in message
+    assert "file: 5/test/unit/pytest/m/bad.json" in message and "stream: sourcecraft_artifact_records" in message
+    assert stream.state["max_slug"] == "4"  # not advanced: the failed artifact is read again next time
+    assert "X-Amz-Signature" not in caplog.text
+
+
+def test_given_success_artifacts_when_reading_files_then_records_carry_file_references(requests_mock, tmp_path):
+    run = RunBuilder("5").with_workflow("build", {"compile": ["make"]}).build()
+    given_runs(requests_mock, run)
+    bodies = {"bin": bytes(range(256)) * 10}
+    given_artifacts(requests_mock, "5/build/compile/make",
+                    [item("bin", "../dist/app.bin"), item("gone", "x.bin", "missing")], bodies)
+    stream = streams()["sourcecraft_artifact_files"]
+    stream._writer = ArtifactFileWriter(str(tmp_path))
+    (message,) = list(stream.read_records(SyncMode.full_refresh))
+    reference = message.record.file_reference
+    assert reference.source_file_relative_path == "5/build/compile/make/dist/app.bin"
+    assert reference.file_size_bytes == 2560
+    with open(reference.staging_file_url, "rb") as staged:
+        assert staged.read() == bodies["bin"]
+    data = message.record.data
+    assert data["file_name"] == "app.bin" and data["folder"] == "5/build/compile/make/dist"
+    assert data["_sourcecraft_local_path"] == "../dist/app.bin" and "download_url" not in json.dumps(data)
+    assert stream.as_airbyte_stream().is_file_based is True
+
+
+def test_given_runs_when_reading_runs_then_summary_without_task_tree(requests_mock):
+    run = RunBuilder("5").with_workflow("build", {"compile": ["make"]}).build()
+    given_runs(requests_mock, run)
+    (record,) = list(streams()["sourcecraft_runs"].read_records(SyncMode.full_refresh))
+    assert record["workflows"] == [{"id": "wf-build", "slug": "build", "status": "success"}]
+    assert record["slug"] == "5"
+
+
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"api_token": ""}, "sourcecraft.api_token"),
+        ({"org_slug": "a/b"}, "sourcecraft.org_slug"),
+        ({"repo_slug": None}, "sourcecraft.repo_slug"),
+        ({"api_url": "ftp://x"}, "sourcecraft.api_url"),
+        ({"workflows": "test"}, "sourcecraft.workflows"),
+        ({"artifact_paths": ["ok", ""]}, "sourcecraft.artifact_paths[1]"),
+    ],
+)
+def test_given_invalid_block_when_building_streams_then_config_error_names_field(overrides, field):
+    with pytest.raises(ConfigError) as raised:
+        streams(**overrides)
+    assert f"field: {field}" in str(raised.value)
+
+
+def test_given_block_when_checking_then_one_page_of_one_run_is_requested(requests_mock):
+    requests_mock.get(f"{REPO}/runs", json={"runs": []})
+    VENDOR.check(BLOCK, CommonConfig(None), logging.getLogger("test"))
+    assert requests_mock.last_request.qs == {"page_size": ["1"]}
+    assert requests_mock.last_request.headers["Authorization"] == "Bearer tok"
+
+
+def test_given_no_api_url_when_building_streams_then_the_public_api_is_used():
+    assert streams(api_url=None)["sourcecraft_runs"].client.api_url == "https://api.sourcecraft.tech"
