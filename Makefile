@@ -27,6 +27,9 @@ unit: setup
 e2e: setup
 	$(PY) -m pytest integration_tests -m "not image"
 
+bench: setup  ## rows/s, MB/s, peak RSS of `source-exports read` vs a lean reference (1M rows; see docs/performance.md)
+	$(PY) -m bench
+
 lint: setup
 	$(VENV)/bin/ruff check .
 

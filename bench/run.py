@@ -113,7 +113,9 @@ def connector_command(fmt: str, url: str, folder: Path, cargo: Optional[route.Be
     return [sys.executable, "-m", "bench.library", fmt, url]
 
 
-def run_bench(rows: int, repeat: int, formats: Sequence[str], data_dir: Path) -> List[Dict[str, Measurement]]:
+def run_bench(
+    rows: int, repeat: int, formats: Sequence[str], data_dir: Path, csv_route: str = "cargo"
+) -> List[Dict[str, Measurement]]:
     """Median measurements per format: [{"connector": m, "lean": m}, ...]."""
     paths = generate(data_dir, rows)
     results = []
@@ -124,7 +126,8 @@ def run_bench(rows: int, repeat: int, formats: Sequence[str], data_dir: Path) ->
             key = f"files/{path.name}"
             storage.put_file(key, str(path), content_type="application/octet-stream")
             url = storage.sign(key, ttl_seconds=3600)
-            cargo = route.BenchCargo(storage, str(path)).start() if fmt in ("csv", "csv.gz") else None
+            via_cargo = fmt in ("csv", "csv.gz") and csv_route == "cargo"
+            cargo = route.BenchCargo(storage, str(path)).start() if via_cargo else None
             try:
                 runs: Dict[str, List[Measurement]] = {"connector": [], "lean": []}
                 for _ in range(repeat):
@@ -136,7 +139,7 @@ def run_bench(rows: int, repeat: int, formats: Sequence[str], data_dir: Path) ->
                 if cargo is not None:
                     cargo.stop()
             results.append({name: median(items) for name, items in runs.items()})
-            print_row(results[-1], rows, cargo_route=fmt in ("csv", "csv.gz"))
+            print_row(results[-1], rows, cargo_route=via_cargo)
     return results
 
 
@@ -172,8 +175,11 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--formats", default=",".join(FORMATS), help=f"comma-separated subset of {FORMATS}")
     parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "source-exports-bench")
+    parser.add_argument(
+        "--csv-route", choices=("cargo", "library"), default="cargo", help="how the connector gets the CSV files"
+    )
     args = parser.parse_args(argv)
     formats = [fmt for fmt in args.formats.split(",") if fmt]
     print(f"{args.rows:,} rows × 13 columns, median of {args.repeat}; files in {args.data_dir}", flush=True)
     print(HEADER, flush=True)
-    run_bench(args.rows, args.repeat, formats, args.data_dir)
+    run_bench(args.rows, args.repeat, formats, args.data_dir, args.csv_route)

@@ -255,7 +255,9 @@ def test_given_fake_servers_when_discover_in_container_then_same_catalog_as_host
     assert result.catalog == host.catalog
 
 
-def test_given_fake_servers_when_read_in_container_then_same_records_as_host(image: Image, vendors: Any) -> None:
+def test_given_fake_servers_when_read_in_container_then_same_records_as_host(
+    image: Image, vendors: Any, request: pytest.FixtureRequest
+) -> None:
     config = vendors.config()
     catalog = run_cli("discover", config=config).catalog
     streams = [stream["name"] for stream in catalog["streams"]]

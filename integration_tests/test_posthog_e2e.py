@@ -241,11 +241,15 @@ def test_given_busy_expired_cut_and_throttled_when_read_then_records_still_exact
     posthog.faults.expire_export_next()
     posthog.faults.fail_next(429, retry_after=0, path=r"/runs/")
     fakes.storage.faults.cut_after(100)
+    fakes.storage.faults.expire_next()  # storage says 403 "Request has expired": a fresh link is asked for
     result = read(posthog.config_block(), ["posthog_batch_export_runs", "posthog_events"])
     assert_events_match(fakes, result.records("posthog_events"), ".jsonl.gz")
     assert len(posthog.exports) == 3  # the expired one was created again
     assert sum(export.expired for export in posthog.exports.values()) == 1
     assert any(download.range for download in fakes.storage.downloads), "the cut download resumed with Range"
+    parts = sum(len(export.files) for export in posthog.exports.values() if not export.expired)
+    assert len(posthog.requests_to(r"/download/")) == parts + 2  # +1 expired export, +1 re-minted link
+    assert [d.status for d in fakes.storage.downloads].count(403) == 1
     assert len(result.records("posthog_batch_export_runs")) == 15
     messages = [log["message"] for log in result.logs]
     assert any("too many file downloads running" in message for message in messages)

@@ -14,7 +14,7 @@ import pendulum
 import pytest
 
 from integration_tests.cli import CliResult, configured_catalog, run_cli
-from integration_tests.fake_servers.sourcecraft import FakeSourceCraft
+from integration_tests.fake_servers.sourcecraft import FINISHED, FakeSourceCraft
 from integration_tests.fake_servers.storage import FakeStorage
 
 pytestmark = pytest.mark.e2e
@@ -45,13 +45,20 @@ def staging(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def catalog() -> Dict[str, Any]:
+    """Discovered once: `discover` makes no network call and the catalog does not depend on the fake."""
+    offline = {"api_token": "t", "api_url": "http://127.0.0.1:9", "org_slug": "o", "repo_slug": "r"}
+    return run_cli("discover", {"sourcecraft": offline}).catalog
+
+
 def config_of(fake: FakeSourceCraft, **overrides: Any) -> Dict[str, Any]:
     return {"sourcecraft": fake.config_block(**overrides)}
 
 
-def read(config: Dict[str, Any], streams: List[str], incremental: bool = False, state: Any = None) -> CliResult:
-    discovered = run_cli("discover", config).catalog
-    result = run_cli("read", config, configured_catalog(discovered, streams, incremental), state)
+def read(catalog: Dict[str, Any], config: Dict[str, Any], streams: List[str], incremental: bool = False,
+         state: Any = None) -> CliResult:
+    result = run_cli("read", config, configured_catalog(catalog, streams, incremental), state)
     assert result.returncode == 0, result.stderr + json.dumps(result.errors)
     assert not result.errors, result.errors
     return result
@@ -103,20 +110,20 @@ def test_given_unknown_repository_when_check_then_failed_naming_repository(sourc
 
 
 def test_given_config_when_discover_then_four_streams_and_files_stream_is_file_based(sourcecraft):
-    catalog = {stream["name"]: stream for stream in run_cli("discover", config_of(sourcecraft)).catalog["streams"]}
-    assert sorted(catalog) == sorted(STREAMS)
-    assert catalog["sourcecraft_artifact_files"]["is_file_based"] is True
-    assert not catalog["sourcecraft_runs"].get("is_file_based")
-    assert catalog["sourcecraft_runs"]["source_defined_primary_key"] == [["id"]]
-    assert catalog["sourcecraft_runs"]["default_cursor_field"] == ["dates", "updated_at"]
-    records_schema = catalog["sourcecraft_artifact_records"]["json_schema"]
+    discovered = {stream["name"]: stream for stream in run_cli("discover", config_of(sourcecraft)).catalog["streams"]}
+    assert sorted(discovered) == sorted(STREAMS)
+    assert discovered["sourcecraft_artifact_files"]["is_file_based"] is True
+    assert not discovered["sourcecraft_runs"].get("is_file_based")
+    assert discovered["sourcecraft_runs"]["source_defined_primary_key"] == [["id"]]
+    assert discovered["sourcecraft_runs"]["default_cursor_field"] == ["dates", "updated_at"]
+    records_schema = discovered["sourcecraft_artifact_records"]["json_schema"]
     assert records_schema["additionalProperties"] is True
     assert {f"_sourcecraft_{name}" for name in IDENTITY} <= set(records_schema["properties"])
 
 
-def test_given_runs_on_short_pages_when_full_refresh_then_every_run_summary_matches(sourcecraft):
+def test_given_runs_on_short_pages_when_full_refresh_then_every_run_summary_matches(catalog, sourcecraft):
     sourcecraft.faults.fail_next(503, times=2, path="/cicd/runs$")  # retried by the shared policy
-    result = read(config_of(sourcecraft), ["sourcecraft_runs"])
+    result = read(catalog, config_of(sourcecraft), ["sourcecraft_runs"])
     assert result.records("sourcecraft_runs") == sourcecraft.expected_runs()
     assert {run["status"] for run in result.records("sourcecraft_runs")} >= {
         "success", "failed", "canceled", "timeout", "processing", "created"
@@ -125,8 +132,10 @@ def test_given_runs_on_short_pages_when_full_refresh_then_every_run_summary_matc
     assert page_sizes == {"100"}  # identical parameters on every page
 
 
-def test_given_artifacts_in_every_status_when_full_refresh_then_records_match_without_download_urls(sourcecraft):
-    result = read(config_of(sourcecraft), ["sourcecraft_artifacts"])
+def test_given_artifacts_in_every_status_when_full_refresh_then_records_match_without_download_urls(
+    catalog, sourcecraft
+):
+    result = read(catalog, config_of(sourcecraft), ["sourcecraft_artifacts"])
     records = result.records("sourcecraft_artifacts")
     assert by_id(records) == by_id(sourcecraft.expected_artifacts())
     assert len(records) == len(sourcecraft.expected_artifacts())
@@ -135,13 +144,13 @@ def test_given_artifacts_in_every_status_when_full_refresh_then_records_match_wi
     assert "download_url" not in output and "X-Amz-Signature" not in output
 
 
-def test_given_workflows_filter_when_reading_artifacts_then_only_those_workflows(sourcecraft):
-    result = read(config_of(sourcecraft, workflows=["build"]), ["sourcecraft_artifacts"])
+def test_given_workflows_filter_when_reading_artifacts_then_only_those_workflows(catalog, sourcecraft):
+    result = read(catalog, config_of(sourcecraft, workflows=["build"]), ["sourcecraft_artifacts"])
     assert by_id(result.records("sourcecraft_artifacts")) == by_id(sourcecraft.expected_artifacts(workflows=["build"]))
 
 
-def test_given_reports_when_reading_records_then_rows_of_every_format_match_the_files(sourcecraft, storage):
-    result = read(config_of(sourcecraft), ["sourcecraft_artifact_records"])
+def test_given_reports_when_reading_records_then_rows_of_every_format_match_the_files(catalog, sourcecraft, storage):
+    result = read(catalog, config_of(sourcecraft), ["sourcecraft_artifact_records"])
     expected = expected_record_rows(sourcecraft, sourcecraft.expected_artifacts())
     assert sorted(result.records("sourcecraft_artifact_records"), key=row_key) == sorted(expected, key=row_key)
     formats = {row["_sourcecraft_local_path"].rsplit(".", 1)[-1] for row in expected}
@@ -155,17 +164,19 @@ def test_given_reports_when_reading_records_then_rows_of_every_format_match_the_
     assert storage.auth_header_violations == 0
 
 
-def test_given_artifact_paths_when_reading_records_then_only_matching_reports(sourcecraft):
-    result = read(config_of(sourcecraft, artifact_paths=["reports/**/*.xml"]), ["sourcecraft_artifact_records"])
+def test_given_artifact_paths_when_reading_records_then_only_matching_reports(catalog, sourcecraft):
+    config = config_of(sourcecraft, artifact_paths=["reports/**/*.xml"])
+    result = read(catalog, config, ["sourcecraft_artifact_records"])
     junit = [item for item in sourcecraft.expected_artifacts() if item["local_path"] == "reports/junit.xml"]
     expected = expected_record_rows(sourcecraft, junit)
     assert sorted(result.records("sourcecraft_artifact_records"), key=row_key) == sorted(expected, key=row_key)
     assert {row["status"] for row in expected} == {"passed", "failed", "error", "skipped"}
 
 
-def test_given_expired_download_url_when_reading_records_then_url_is_minted_again(sourcecraft, storage):
+def test_given_expired_download_url_when_reading_records_then_url_is_minted_again(catalog, sourcecraft, storage):
     storage.faults.expire_next(1)
-    result = read(config_of(sourcecraft, artifact_paths=["metrics/bench.json"]), ["sourcecraft_artifact_records"])
+    config = config_of(sourcecraft, artifact_paths=["metrics/bench.json"])
+    result = read(catalog, config, ["sourcecraft_artifact_records"])
     (bench,) = [item for item in sourcecraft.expected_artifacts() if item["local_path"] == "metrics/bench.json"]
     assert sorted(result.records("sourcecraft_artifact_records"), key=row_key) == expected_record_rows(
         sourcecraft, [bench]
@@ -174,12 +185,14 @@ def test_given_expired_download_url_when_reading_records_then_url_is_minted_agai
     assert len(sourcecraft.requests_to(r"/cicd/artifacts/4/bench/perf/bench$")) == 2  # listed, then re-listed
 
 
-def test_given_a_run_finishing_between_syncs_when_incremental_then_second_sync_reads_only_that_run(sourcecraft):
+def test_given_a_run_finishing_between_syncs_when_incremental_then_second_sync_reads_only_that_run(
+    catalog, sourcecraft
+):
     config = config_of(sourcecraft)
     streams = ["sourcecraft_runs", "sourcecraft_artifacts", "sourcecraft_artifact_records"]
-    first = read(config, streams, incremental=True)
+    first = read(catalog, config, streams, incremental=True)
     assert first.records("sourcecraft_runs") == sourcecraft.expected_runs()
-    finished_runs = [run["slug"] for run in sourcecraft.expected_runs() if run["status"] not in ("processing", "created")]
+    finished_runs = [run["slug"] for run in sourcecraft.expected_runs() if run["status"] in FINISHED]
     assert by_id(first.records("sourcecraft_artifacts")) == by_id(sourcecraft.expected_artifacts(finished_runs))
     assert "5" not in {row["_sourcecraft_run_slug"] for row in first.records("sourcecraft_artifact_records")}
     state = first.last_state()
@@ -188,7 +201,7 @@ def test_given_a_run_finishing_between_syncs_when_incremental_then_second_sync_r
 
     sourcecraft.finish_run("5")
     sourcecraft.clear_log()
-    second = read(config, streams, incremental=True, state=state)
+    second = read(catalog, config, streams, incremental=True, state=state)
 
     runs = {run["slug"]: run for run in sourcecraft.expected_runs()}
     assert second.records("sourcecraft_runs") == [runs["7"], runs["5"]]
@@ -201,33 +214,34 @@ def test_given_a_run_finishing_between_syncs_when_incremental_then_second_sync_r
     assert len(sourcecraft.requests_to(r"/cicd/runs$")) == 2 * len(streams)
 
 
-def test_given_runs_listed_oldest_first_when_incremental_then_nothing_is_missed(storage):
+def test_given_runs_listed_oldest_first_when_incremental_then_nothing_is_missed(catalog, storage):
     with FakeSourceCraft(storage, newest_first=False) as fake:
-        first = read(config_of(fake), ["sourcecraft_runs"], incremental=True)
+        first = read(catalog, config_of(fake), ["sourcecraft_runs"], incremental=True)
         assert sorted(first.records("sourcecraft_runs"), key=lambda run: int(run["slug"])) == sorted(
             fake.expected_runs(), key=lambda run: int(run["slug"])
         )
         fake.finish_run("5")
         new_slug = fake.add_run("processing", {})
-        second = read(config_of(fake), ["sourcecraft_runs"], incremental=True, state=first.last_state())
+        second = read(catalog, config_of(fake), ["sourcecraft_runs"], incremental=True, state=first.last_state())
         assert sorted(run["slug"] for run in second.records("sourcecraft_runs")) == ["5", "7", new_slug]
         assert any("did not list runs newest first" in log["message"] for log in second.logs)
 
 
-def test_given_state_older_than_14_days_when_reading_records_then_warning_names_the_gap(sourcecraft):
+def test_given_state_older_than_14_days_when_reading_records_then_warning_names_the_gap(catalog, sourcecraft):
     synced = pendulum.now("UTC").subtract(days=20)
     state = [{"type": "STREAM", "stream": {"stream_descriptor": {"name": "sourcecraft_artifact_records"},
                                            "stream_state": {"max_slug": "7", "unfinished_slugs": [],
                                                             "synced_at": synced.isoformat()}}}]
-    result = read(config_of(sourcecraft), ["sourcecraft_artifact_records"], incremental=True, state=state)
-    warnings = [log["message"] for log in result.logs if log["level"] == "WARN" and "no longer downloadable" in log["message"]]
+    result = read(catalog, config_of(sourcecraft), ["sourcecraft_artifact_records"], incremental=True, state=state)
+    warnings = [log["message"] for log in result.logs if "no longer downloadable" in log["message"]]
+    assert {log["level"] for log in result.logs if "no longer downloadable" in log["message"]} == {"WARN"}
     assert len(warnings) == 1
     assert synced.format("YYYY-MM-DDTHH:mm:ss") in warnings[0]
     assert pendulum.now("UTC").subtract(days=14).format("YYYY-MM-DD") in warnings[0]
 
 
-def test_given_file_transfer_when_reading_files_then_each_file_is_staged_byte_for_byte(sourcecraft, staging):
-    result = read(config_of(sourcecraft), ["sourcecraft_artifact_files"])
+def test_given_file_transfer_when_reading_files_then_each_file_is_staged_byte_for_byte(catalog, sourcecraft, staging):
+    result = read(catalog, config_of(sourcecraft), ["sourcecraft_artifact_files"])
     messages = [message["record"] for message in result.of_type("RECORD")]
     expected = {item["id"]: item for item in sourcecraft.expected_artifacts() if item["status"] == "success"}
     assert sorted(record["data"]["id"] for record in messages) == sorted(expected)
@@ -247,14 +261,14 @@ def test_given_file_transfer_when_reading_files_then_each_file_is_staged_byte_fo
     assert len(folders) == len(messages)  # one unique folder per artifact
 
 
-def test_given_hostile_local_paths_when_reading_files_then_nothing_is_written_outside_the_artifact_folder(
+def test_given_hostile_local_paths_when_reading_files_then_nothing_is_written_outside_the_artifact_folder(catalog,
     sourcecraft, staging, tmp_path
 ):
     hostile = ["../../../escape.txt", "/etc/abs.txt", "..\\..\\win.txt", "a/../../../b/c.txt", "odd\x00na\nme?*.txt"]
     slug = sourcecraft.add_run("success", {"evil": {"task": {"cube": []}}})
     for index, path in enumerate(hostile):
         sourcecraft.add_artifact((slug, "evil", "task", "cube"), path, "success", f"payload {index}".encode())
-    result = read(config_of(sourcecraft, workflows=["evil"]), ["sourcecraft_artifact_files"])
+    result = read(catalog, config_of(sourcecraft, workflows=["evil"]), ["sourcecraft_artifact_files"])
     records = [message["record"] for message in result.of_type("RECORD")]
     assert len(records) == len(hostile)
     written = sorted(path for path in tmp_path.rglob("*") if path.is_file())

@@ -30,8 +30,8 @@ import threading
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
-from xml.sax.saxutils import quoteattr
 from xml.sax.saxutils import escape as xml_escape
+from xml.sax.saxutils import quoteattr
 
 from integration_tests.fake_servers.base import FakeServer, Request, Response
 from integration_tests.fake_servers.storage import FakeStorage

@@ -18,11 +18,17 @@ from typing import Any, Callable, Dict, List, Optional
 from integration_tests.fake_servers.base import FakeServer
 from integration_tests.fake_servers.cargo import FakeCargo
 from integration_tests.fake_servers.cargo_dataset import default_now as utc_now
+from integration_tests.fake_servers.posthog import FakePostHog
+from integration_tests.fake_servers.sourcecraft import FakeSourceCraft
+from integration_tests.fake_servers.spaaza import FakeSpaaza
 from integration_tests.fake_servers.storage import FakeStorage
 
-# config key -> factory(storage, **options). SourceCraft, Spaaza and PostHog fakes go here.
+# config key -> factory(storage, **options), in the spec's vendor order.
 VENDOR_FAKES: Dict[str, Callable[..., FakeServer]] = {
     "cargo": FakeCargo,
+    "sourcecraft": FakeSourceCraft,
+    "spaaza": FakeSpaaza,
+    "posthog": FakePostHog,
 }
 
 

@@ -14,9 +14,6 @@ import shutil
 import tempfile
 from typing import Any, BinaryIO, Iterator
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from source_exports.download.parsers.base import RecordParser, Row, register
 from source_exports.errors import RecordParseError
 
@@ -38,8 +35,10 @@ def to_json_value(value: Any) -> Any:
     return value
 
 
-def needs_conversion(data_type: pa.DataType) -> bool:
+def needs_conversion(data_type: Any) -> bool:
     """True for arrow types whose Python values are not JSON-native."""
+    import pyarrow as pa
+
     return not (
         pa.types.is_integer(data_type)
         or pa.types.is_floating(data_type)
@@ -58,6 +57,9 @@ class ParquetParser(RecordParser):
     batch_size = 10_000
 
     def parse_records(self, stream: BinaryIO, file_name: str, logger: logging.Logger) -> Iterator[Row]:
+        import pyarrow as pa  # ~45 MB: loaded only when a Parquet file is read
+        import pyarrow.parquet as pq
+
         with tempfile.TemporaryFile(prefix="source-exports-", suffix=".parquet") as spool:
             shutil.copyfileobj(stream, spool, SPOOL_CHUNK)
             spool.seek(0)

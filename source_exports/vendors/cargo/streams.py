@@ -12,10 +12,11 @@ import logging
 from datetime import datetime
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
-from airbyte_cdk.models import AirbyteStream, SyncMode
+from airbyte_cdk.models import AirbyteStream, StreamDescriptor, SyncMode
 
 from source_exports.download.reader import FILE_COLUMN, ROW_COLUMN
 from source_exports.download.schema import infer_schema, permissive_schema
+from source_exports.errors import ExportsError, to_traced_exception
 from source_exports.streams import ExportsStream, IncrementalExportsStream, PrimaryKey
 from source_exports.vendors.cargo.client import CargoClient
 from source_exports.vendors.cargo.config import CargoConfig, RunOutputConfig
@@ -165,7 +166,11 @@ class CargoRunOutputs(CargoWindowedStream):
             self._json_schema = json_schema
 
     def build_json_schema(self) -> Mapping[str, Any]:
-        rows = self.exporter.sample(self.config.sample_runs)
+        """Columns from a sample export of recent runs; metadata columns only while there is no run yet."""
+        try:
+            rows = self.exporter.sample(self.config.sample_runs)
+        except ExportsError as error:  # discover has no error boundary of ours: classify here, not as a crash
+            raise to_traced_exception(error, StreamDescriptor(name=self.name)) from error
         if rows is None:
             LOGGER.info(f"{self.name}: no runs to sample yet; the schema has only the metadata columns for now")
             return permissive_schema(known=copy.deepcopy(METADATA_SCHEMA))

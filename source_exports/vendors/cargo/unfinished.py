@@ -38,7 +38,9 @@ def end_before_unfinished_runs(
     oldest_run: Optional[Dict[str, Any]] = None
     stale: List[Dict[str, Any]] = []
     for run in client.iter_runs({**run_filters, "isFinished": False, **window.filters("created")}):
-        created = to_utc(parse_datetime(run.get("createdAt"), "run.createdAt"))
+        if not run.get("createdAt"):
+            continue  # Cargo always sends createdAt; a run without one cannot say where to wait
+        created = to_utc(parse_datetime(run["createdAt"], "run.createdAt"))
         if created < patience_from:
             stale.append(run)
         elif oldest is None or created < oldest:

@@ -8,10 +8,14 @@ from typing import Any, List, Mapping
 from airbyte_cdk.sources.streams import Stream
 
 from source_exports.config import CommonConfig
+from source_exports.http import build_session, retry_policy
 from source_exports.vendors.base import Vendor
 from source_exports.vendors.cargo.client import CargoClient
 from source_exports.vendors.cargo.config import parse_cargo_config
 from source_exports.vendors.cargo.streams import build_streams
+
+CHECK_RETRIES = 2
+"""`check` answers while a user waits: fewer retries than a sync (about 1.5 s of backoff, not 15 s)."""
 
 
 class CargoVendor(Vendor):
@@ -23,7 +27,8 @@ class CargoVendor(Vendor):
     def check(self, block: Mapping[str, Any], common: CommonConfig, logger: logging.Logger) -> None:
         """Validate the block, then one cheap authenticated call: the first page (one run) of runs/list."""
         config = parse_cargo_config(block)
-        CargoClient(config).list_runs({}, limit=1)
+        session = build_session(retry_policy(total=CHECK_RETRIES))
+        CargoClient(config, session=session).list_runs({}, limit=1)
         if config.run_outputs:
             names = ", ".join(output.name for output in config.run_outputs)
             logger.info(f"Cargo: token accepted; run output streams: {names}")

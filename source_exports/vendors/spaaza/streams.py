@@ -116,7 +116,7 @@ class _SpaazaFileStream:
     def read_task_rows(self, task: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
         export = self.result_file(task)
         LOGGER.info(f"{self.name}: reading {export.name} of Spaaza task {task['id']} ({export.format})")
-        yield from self.reader.read(export)
+        yield from self.reader.records(export)  # batches under the fast read loop, rows otherwise
 
     def result_file(self, task: Mapping[str, Any]) -> ExportFile:
         return result_file(self.client, task, self.name, self.config.export_format, self.config.poll_interval_seconds)

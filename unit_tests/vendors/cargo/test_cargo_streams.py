@@ -5,10 +5,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List
 
 import pytest
-from airbyte_cdk.models import SyncMode, Type
+from airbyte_cdk.models import FailureType, SyncMode, Type
 from airbyte_cdk.test.catalog_builder import CatalogBuilder
 from airbyte_cdk.test.entrypoint_wrapper import read
 from airbyte_cdk.test.state_builder import StateBuilder
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_exports import SourceExports
 from source_exports.vendors.cargo.client import CargoClient
@@ -244,3 +245,14 @@ def test_given_no_state_and_no_start_date_when_slicing_then_windows_start_at_the
     assert slices[-1]["end"] == SYNC_END
     assert all(a["end"] == b["start"] for a, b in zip(slices, slices[1:]))
     assert datetime(2020, 1, 1, tzinfo=timezone.utc) + timedelta(days=366) == parse(slices[0]["end"])
+
+
+def test_given_unknown_output_node_when_discovering_then_config_error_names_the_entry(requests_mock):
+    stream = output_stream(requests_mock, [])
+    requests_mock.post(DOWNLOAD, status_code=404, json={"errorMessage": "Node 'x' not found", "reason": "nodeNotFound"})
+
+    with pytest.raises(AirbyteTracedException) as caught:
+        stream.get_json_schema()
+
+    assert caught.value.failure_type == FailureType.config_error
+    assert "nodeNotFound" in caught.value.message and "cargo.run_outputs[0]" in caught.value.message

@@ -42,7 +42,7 @@ class RunBuilder:
                 "slug": slug,
                 "status": self._run["status"],
                 "tasks": [
-                    {"id": f"task-{task}", "slug": task, "cubes": [{"id": f"cube-{cube}", "slug": cube} for cube in cubes]}
+                    {"id": f"task-{task}", "slug": task, "cubes": [{"id": f"c-{cube}", "slug": cube} for cube in cubes]}
                     for task, cubes in tasks.items()
                 ],
             }

@@ -37,7 +37,7 @@ def test_given_very_long_segment_when_made_safe_then_bounded_in_bytes():
 
 
 @pytest.mark.parametrize("local_path", ["../../../escape.txt", "/abs/escape.txt", "..\\escape.txt", "a/../../escape"])
-def test_given_hostile_path_when_written_then_file_is_inside_a_fresh_folder_of_the_files_directory(tmp_path, local_path):
+def test_given_hostile_path_when_written_then_file_is_inside_a_fresh_folder_of_the_files_dir(tmp_path, local_path):
     files = tmp_path / "files"
     staged = ArtifactFileWriter(str(files)).write(io.BytesIO(b"\x00\xffdata"), local_path, "artifact")
     path = Path(staged.absolute_path)

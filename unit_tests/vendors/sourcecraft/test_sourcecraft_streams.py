@@ -24,7 +24,7 @@ def streams(**overrides):
 
 
 def given_runs(requests_mock, *runs):
-    requests_mock.get(f"{REPO}/runs", json={"runs": [run for run in runs]})
+    requests_mock.get(f"{REPO}/runs", json={"runs": list(runs)})
     for run in runs:
         requests_mock.get(f"{REPO}/runs/{run['slug']}", json=run)
 
