@@ -202,6 +202,27 @@ def test_given_storage_cuts_the_connection_mid_file_when_reading_then_rows_are_e
     assert any(download.range for download in fakes.storage.downloads), "the download did not resume with Range"
 
 
+def test_given_cargo_answers_503_and_429_when_reading_then_requests_are_retried_and_rows_are_exact(fakes):
+    fakes.cargo.faults.fail_next(503, times=2, path="download-outputs")
+    fakes.cargo.faults.fail_next(429, retry_after=0, path="runs/list")
+
+    result = read(fakes, ["enriched_leads"], incremental=True)
+
+    oldest = min(run["createdAt"] for run in unfinished(fakes, ENRICH_WORKFLOW_UUID))
+    assert file_rows(result.records("enriched_leads")) == expected_rows(fakes, "enriched_leads", created_before=oldest)
+    assert fakes.cargo.faults.take_failure("/v1/orchestration/runs/download-outputs") is None  # all were served
+    assert fakes.cargo.faults.take_failure("/v1/orchestration/runs/list") is None
+
+
+def test_given_gzip_export_files_when_reading_then_rows_are_exact():
+    with FakeVendors(vendors=["cargo"], cargo={"gzip_outputs": True}) as vendors:
+        result = read(vendors, list(OUTPUTS), incremental=False)
+
+        assert all(key.endswith(".gz") for key in vendors.cargo.exports)
+        for stream in OUTPUTS:
+            assert file_rows(result.records(stream)) == expected_rows(vendors, stream), stream
+
+
 def test_given_expired_url_when_reading_then_a_fresh_url_is_minted_and_rows_are_exact(fakes):
     config = fakes.config()
     exports_before = len(fakes.cargo.requests_to("download-outputs"))

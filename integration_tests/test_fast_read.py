@@ -6,7 +6,6 @@ same read runs with batches (fast) and without (the stock CDK record path) and e
 STATE (with its record count) and stream status must match, value by value and key by key.
 """
 
-from collections import Counter
 
 import pytest
 
@@ -60,7 +59,17 @@ def read_both(storage, keys, state=None, monkeypatch=None):
     return fast, slow, fast_stream, slow_stream
 
 
-def test_given_tricky_files_when_read_fast_and_slow_then_every_message_is_identical(storage, monkeypatch):
+@pytest.fixture(params=["csv-vectorised", "csv-row-path"])
+def csv_encoder(request, monkeypatch):
+    """Run a test with the vectorised CSV encoder on, and with it off (the default)."""
+    encoders = dict(vectorised.ENCODERS)
+    if request.param == "csv-vectorised":
+        encoders["csv"] = vectorised.csv_batches
+    monkeypatch.setattr(vectorised, "ENCODERS", encoders)
+    return request.param
+
+
+def test_given_tricky_files_when_read_fast_and_slow_then_every_message_is_identical(storage, monkeypatch, csv_encoder):
     monkeypatch.setattr(vectorised, "CSV_BLOCK_SIZE", 4096)  # several blocks per file; the ragged row is mid-file
     fast, slow, fast_stream, slow_stream = read_both(storage, list(FILES))
 
@@ -74,7 +83,7 @@ def test_given_tricky_files_when_read_fast_and_slow_then_every_message_is_identi
     assert states[-1]["stream"]["stream_state"] == {"created_at": "2025-01-04T00:00:00.000Z"}
 
 
-def test_given_tricky_csv_when_read_fast_then_values_match_the_file_exactly(storage):
+def test_given_tricky_csv_when_read_fast_then_values_match_the_file_exactly(storage, csv_encoder):
     fast, _, _, _ = read_both(storage, ["exports/tricky.csv"])
     rows = [m["record"]["data"] for m in fast if m["type"] == "RECORD"]
     assert rows[0] == {
@@ -97,7 +106,8 @@ def test_given_tricky_csv_when_read_fast_then_values_match_the_file_exactly(stor
     assert [row["_ab_source_row"] for row in rows] == [1, 2, 3, 4, 5, 6]
 
 
-def test_given_a_clean_csv_when_read_fast_then_the_vectorised_encoder_is_used_for_every_row(storage):
+def test_given_a_clean_csv_when_read_fast_then_the_vectorised_encoder_is_used_for_every_row(storage, monkeypatch):
+    monkeypatch.setitem(vectorised.ENCODERS, "csv", vectorised.csv_batches)
     stream = FileStream("files", storage, ["exports/clean.csv.gz"])
     reader = stream.reader
     export = stream.export(0, "exports/clean.csv.gz")
@@ -116,7 +126,8 @@ def test_given_a_file_that_fails_when_read_fast_and_slow_then_the_error_and_stat
 
 
 def test_given_saved_state_when_read_fast_then_it_resumes_like_the_slow_path(storage):
-    state = [{"type": "STREAM", "stream": {"stream_descriptor": {"name": "files"}, "stream_state": {"created_at": "x"}}}]
+    saved = {"stream_descriptor": {"name": "files"}, "stream_state": {"created_at": "2025-01-01T00:00:00.000Z"}}
+    state = [{"type": "STREAM", "stream": saved}]
     fast, slow, _, _ = read_both(storage, ["exports/events.jsonl"], state=state)
     assert comparable(fast) == comparable(slow)
     assert any(item[0] == "RECORD" for item in comparable(fast))

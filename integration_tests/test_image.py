@@ -277,6 +277,8 @@ def test_given_fake_servers_when_read_in_container_then_same_records_as_host(
     assert host_streams, "the host read produced no records at all"
     for stream in sorted(host_streams):
         assert _canonical(result.records(stream)) == _canonical(host.records(stream)), stream
-    print(
-        f"container read: {len(result.records())} records from {len(host_streams)} streams in {container_seconds:.1f} s"
+    _report(
+        request.config,
+        f"container read: {len(result.records())} records from {len(host_streams)} streams "
+        f"in {container_seconds:.1f} s, equal to the host read",
     )

@@ -264,7 +264,13 @@ def test_given_file_transfer_when_reading_files_then_each_file_is_staged_byte_fo
 def test_given_hostile_local_paths_when_reading_files_then_nothing_is_written_outside_the_artifact_folder(catalog,
     sourcecraft, staging, tmp_path
 ):
-    hostile = ["../../../escape.txt", "/etc/abs.txt", "..\\..\\win.txt", "a/../../../b/c.txt", "odd\x00na\nme?*.txt"]
+    hostile = [
+        "../../../../../../../escape.txt",  # deep enough to leave the staging folder if joined as is
+        "/etc/abs.txt",
+        "..\\..\\..\\..\\..\\..\\win.txt",
+        "a/../../../../../../../b/c.txt",
+        "odd\x00na\nme?*.txt",
+    ]
     slug = sourcecraft.add_run("success", {"evil": {"task": {"cube": []}}})
     for index, path in enumerate(hostile):
         sourcecraft.add_artifact((slug, "evil", "task", "cube"), path, "success", f"payload {index}".encode())

@@ -19,11 +19,14 @@ import orjson
 from airbyte_cdk.entrypoint import AirbyteEntrypoint
 from airbyte_cdk.models import AirbyteMessage, AirbyteMessageSerializer, Type
 from airbyte_cdk.sources.connector_state_manager import HashableStreamDescriptor
+from airbyte_cdk.sources.utils.schema_helpers import split_config
 from airbyte_cdk.utils.constants import ENV_REQUEST_CACHE_PATH
 
 from source_exports.download.batch import enable_batches
+from source_exports.errors import ConfigError, to_traced_exception
 from source_exports.fast_read import BatchMessage
 from source_exports.source import SourceExports
+from source_exports.spec_validation import validate_config
 
 
 class NoTracebackFilter(logging.Filter):
@@ -71,6 +74,15 @@ class ExportsEntrypoint(AirbyteEntrypoint):
     def read(self, source_spec, config, catalog, state):  # noqa: ANN001 (CDK signature)
         with enable_batches():
             yield from super().read(source_spec, config, catalog, state)
+
+    @staticmethod
+    def validate_connection(source_spec, config) -> None:  # noqa: ANN001 (CDK signature)
+        """Spec validation whose errors name the field (the CDK's do not)."""
+        connector_config, _ = split_config(config)
+        try:
+            validate_config(connector_config, source_spec.connectionSpecification)
+        except ConfigError as error:
+            raise to_traced_exception(error) from None  # no ValidationError chain: it holds config values
 
     @staticmethod
     def handle_record_counts(message, stream_message_count):  # noqa: ANN001 (CDK signature)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any, List, Mapping, MutableMapping, Optional, Tuple
 
-from airbyte_cdk.models import ConnectorSpecification, StreamDescriptor
+from airbyte_cdk.models import (
+    AirbyteCatalog,
+    AirbyteConnectionStatus,
+    ConnectorSpecification,
+    Status,
+    StreamDescriptor,
+)
 from airbyte_cdk.sources import AbstractSource
 from airbyte_cdk.sources.streams import Stream
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
@@ -50,6 +56,20 @@ class SourceExports(AbstractSource):
             },
             supportsIncremental=True,
         )
+
+    def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
+        """The CDK's check, without the `repr()` quotes it puts around the failure message."""
+        succeeded, message = self.check_connection(logger, config)
+        if succeeded:
+            return AirbyteConnectionStatus(status=Status.SUCCEEDED)
+        return AirbyteConnectionStatus(status=Status.FAILED, message=str(message))
+
+    def discover(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteCatalog:
+        """The CDK's discover, with schema-sampling failures classified like read failures."""
+        try:
+            return super().discover(logger, config)
+        except Exception as error:
+            raise to_traced_exception(error) from error
 
     def check_connection(self, logger: logging.Logger, config: Mapping[str, Any]) -> Tuple[bool, Optional[Any]]:
         """Check every configured vendor block and report each one that fails."""

@@ -98,6 +98,7 @@ class ResumableBody(io.RawIOBase):
         self._url = mint()
         self._response: Optional[requests.Response] = None
         self._raw = None
+        self._identity: Optional[tuple] = None
 
     def readable(self) -> bool:
         return True
@@ -149,7 +150,8 @@ class ResumableBody(io.RawIOBase):
                 self._url = self._mint()
                 continue
             if response.status_code >= 400:
-                detail = response.text[:300] if response.status_code not in EXPIRED_STATUSES else ""
+                expired = response.status_code in EXPIRED_STATUSES
+                detail = "" if expired else response.raw.read(300).decode(errors="replace")
                 response.close()
                 raise DownloadError(
                     f"Storage answered HTTP {response.status_code}{': ' + detail if detail else ''}",
@@ -161,6 +163,7 @@ class ResumableBody(io.RawIOBase):
             return
 
     def _accept(self, response: requests.Response) -> None:
+        self._check_same_file(response)
         response.raw.decode_content = False
         skip = 0
         if self.position and response.status_code != 206:
@@ -176,6 +179,24 @@ class ResumableBody(io.RawIOBase):
             if not dropped:
                 raise EOFError(f"connection closed while skipping to byte {self.position}")
             skip -= len(dropped)
+
+    def _check_same_file(self, response: requests.Response) -> None:
+        """Refuse to splice two different files: a resume must continue the bytes it started."""
+        content_range = response.headers.get("Content-Range", "")
+        partial = response.status_code == 206
+        total = content_range.rsplit("/", 1)[-1] if partial else response.headers.get("Content-Length")
+        identity = (response.headers.get("ETag"), int(total) if total and total.isdigit() else None)
+        if self._identity is None:
+            self._identity = identity
+            return
+        for before, now in zip(self._identity, identity):
+            if before is not None and now is not None and before != now:
+                response.close()
+                raise DownloadError(
+                    "The file changed on the storage host while it was being downloaded",
+                    file=self.name,
+                    hint="Run the sync again; no state past the rows already emitted was saved",
+                )
 
     def _close_response(self) -> None:
         if self._response is not None:

@@ -201,5 +201,9 @@ def jsonl_batches(stream: BinaryIO, tail: Mapping[str, Any], file_name: str) -> 
             return
 
 
-ENCODERS = {"csv": csv_batches, "jsonl": jsonl_batches}
-"""format → vectorised encoder; formats not listed use the row path in batches."""
+ENCODERS = {"jsonl": jsonl_batches}
+"""format → vectorised encoder; formats not listed use the row path in batches.
+
+`csv_batches` is exact (see integration_tests/test_fast_read.py) but measured slower and larger
+than the batched row path on the 2-core bench machine (docs/performance.md), so it is not on by
+default: `ENCODERS["csv"] = csv_batches` turns it on."""

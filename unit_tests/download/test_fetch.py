@@ -130,3 +130,20 @@ def test_given_connection_that_keeps_dropping_when_reading_then_fails_after_boun
         with pytest.raises(DownloadError) as error:
             read_all(Fetcher(), lambda: URL)
     assert "resumes" in str(error.value) and mocker.call_count == Fetcher.max_resumes + 1
+
+
+def test_given_file_replaced_between_attempts_when_resuming_then_download_error_instead_of_splicing():
+    other = DATA[::-1]
+    bodies = iter([(CutBody(DATA, 1000), '"v1"'), (io.BytesIO(other), '"v2"')])
+
+    def body(request, context):
+        payload, etag = next(bodies)
+        context.headers["Content-Length"] = str(len(DATA))
+        context.headers["ETag"] = etag
+        return payload
+
+    with rm.Mocker() as mocker:
+        mocker.get(URL, body=body)
+        with pytest.raises(DownloadError) as error:
+            read_all(Fetcher(), lambda: URL)
+    assert "changed" in str(error.value)

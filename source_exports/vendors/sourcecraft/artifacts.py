@@ -18,7 +18,7 @@ from wcmatch import glob
 from source_exports.errors import DownloadError
 from source_exports.vendors.sourcecraft.client import SourceCraftClient
 from source_exports.vendors.sourcecraft.errors import VENDOR, SourceCraftNotFound
-from source_exports.vendors.sourcecraft.run_scan import run_date
+from source_exports.vendors.sourcecraft.run_scan import date_of
 
 DOWNLOADABLE_DAYS = 14
 """SourceCraft keeps artifact contents downloadable for 14 days."""
@@ -102,7 +102,7 @@ class Artifact:
 
     def is_downloadable(self, now: pendulum.DateTime) -> bool:
         """False once the artifact is older than SourceCraft keeps contents (by its last update)."""
-        updated = run_date(self.data, "updated_at") or run_date(self.data, "obtained_at")
+        updated = date_of(self.data, "updated_at") or date_of(self.data, "obtained_at")
         return updated is None or now - updated <= pendulum.duration(days=DOWNLOADABLE_DAYS)
 
     def minter(self, client: SourceCraftClient) -> Callable[[], str]:

@@ -32,6 +32,9 @@ from source_exports.vendors.sourcecraft.client import SourceCraftClient
 FINISHED_STATUSES = frozenset({"success", "failed", "canceled", "timeout"})
 """Terminal run statuses. Anything else (created, prepared, processing, or a status we do not know)
 counts as unfinished, so the run is looked at again on the next sync."""
+MAX_UNFINISHED_AGE = pendulum.duration(days=14)
+"""How long a run may stay unfinished and still be waited for. Older stuck runs would pin the early
+stop far down the list forever, and their artifacts are gone after 14 days anyway."""
 
 
 def is_finished(entity: Mapping[str, Any]) -> bool:
@@ -44,9 +47,9 @@ def slug_number(run: Mapping[str, Any]) -> Optional[int]:
     return int(slug) if slug.isdigit() else None
 
 
-def run_date(run: Mapping[str, Any], name: str) -> Optional[pendulum.DateTime]:
-    """`run.dates.<name>` as a UTC date-time; None when missing or unreadable."""
-    value = (run.get("dates") or {}).get(name)
+def date_of(entity: Mapping[str, Any], name: str) -> Optional[pendulum.DateTime]:
+    """`<run or artifact>.dates.<name>` as a UTC date-time; None when missing or unreadable."""
+    value = (entity.get("dates") or {}).get(name)
     if not value:
         return None
     try:
@@ -113,6 +116,7 @@ class RunScan:
         start_date: Optional[pendulum.DateTime],
         logger: logging.Logger,
         stream: str = "",
+        now: Optional[pendulum.DateTime] = None,
     ) -> None:
         self.client = client
         self.previous = previous
@@ -122,7 +126,7 @@ class RunScan:
         self.pages = 0
         self.runs_seen = 0
         self.stopped_early = False
-        self._started = pendulum.now("UTC")
+        self._started = now or pendulum.now("UTC")
         self._newest_first = True
         self._last_number: Optional[int] = None
         self._seen_slugs: set = set()
@@ -152,10 +156,10 @@ class RunScan:
     def _is_selected(self, run: Mapping[str, Any]) -> bool:
         previous = self.previous
         if previous is None:
-            created = run_date(run, "created_at")
+            created = date_of(run, "created_at")
             return self.start_date is None or created is None or created >= self.start_date
         number = slug_number(run)
-        updated = run_date(run, "updated_at")
+        updated = date_of(run, "updated_at")
         return (
             str(run.get("slug")) in previous.unfinished_slugs
             or (number is not None and (previous.max_slug is None or number > previous.max_slug))
@@ -177,11 +181,18 @@ class RunScan:
         self._last_number = number
         if number is not None and (self._max_slug is None or number > self._max_slug):
             self._max_slug = number
-        updated = run_date(run, "updated_at")
+        updated = date_of(run, "updated_at")
         if updated is not None and (self._updated_at is None or updated > self._updated_at):
             self._updated_at = updated
         if not is_finished(run) and self._is_selected(run):
-            self._unfinished.append(slug)
+            created = date_of(run, "created_at")
+            if created is not None and self._started - created > MAX_UNFINISHED_AGE:
+                self.logger.warning(
+                    f"{self.stream}: run {slug} has been {run.get('status')} since {created.to_iso8601_string()}, "
+                    f"more than {MAX_UNFINISHED_AGE.in_days()} days; no longer waiting for it to finish"
+                )
+            else:
+                self._unfinished.append(slug)
         return True
 
     def _is_past_the_end(self, run: Mapping[str, Any]) -> bool:
@@ -193,7 +204,7 @@ class RunScan:
             return False  # not provably older than what came before: keep reading
         if self.previous is not None:
             return self._floor is not None and number <= self._floor and not self._is_selected(run)
-        created = run_date(run, "created_at")
+        created = date_of(run, "created_at")
         return self.start_date is not None and created is not None and created < self.start_date
 
     @staticmethod

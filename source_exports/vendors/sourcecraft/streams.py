@@ -18,7 +18,7 @@ import mimetypes
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Mapping, MutableMapping, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 import pendulum
 from airbyte_cdk.models import (
@@ -29,13 +29,12 @@ from airbyte_cdk.models import (
     SyncMode,
 )
 from airbyte_cdk.models import Type as MessageType
-from airbyte_cdk.sources.streams import CheckpointMixin
 
 from source_exports.download.fetch import Fetcher
 from source_exports.download.reader import FILE_COLUMN, ROW_COLUMN, ExportFile, ExportFileReader
 from source_exports.download.schema import permissive_schema
 from source_exports.errors import ExportsError
-from source_exports.streams import ExportsStream, format_datetime
+from source_exports.streams import IncrementalExportsStream, format_datetime
 from source_exports.vendors.sourcecraft.artifacts import (
     DOWNLOADABLE_DAYS,
     Artifact,
@@ -66,8 +65,8 @@ class SourceCraftSettings:
         return SourceCraftClient(self.api_url, self.api_token, self.org_slug, self.repo_slug)
 
 
-class SourceCraftStream(ExportsStream, CheckpointMixin):
-    """Base: state is a `RunCheckpoint`; subclasses turn the selected runs into records."""
+class SourceCraftStream(IncrementalExportsStream):
+    """Base: state is a `RunCheckpoint` (not the base's single cursor); subclasses turn runs into records."""
 
     primary_key = "id"
     cursor_field: Any = ["dates", "updated_at"]
@@ -80,23 +79,9 @@ class SourceCraftStream(ExportsStream, CheckpointMixin):
         start_date: Optional[pendulum.DateTime] = None,
         client: Optional[SourceCraftClient] = None,
     ) -> None:
-        super().__init__()
+        super().__init__(start_date)
         self.settings = settings
-        self.start_date = start_date
         self.client = client or settings.client()
-        self._state: MutableMapping[str, Any] = {}
-
-    @property
-    def source_defined_cursor(self) -> bool:
-        return True
-
-    @property
-    def state(self) -> MutableMapping[str, Any]:
-        return self._state
-
-    @state.setter
-    def state(self, value: MutableMapping[str, Any]) -> None:
-        self._state = dict(value or {})
 
     def read_records(
         self,
@@ -260,7 +245,7 @@ class SourceCraftArtifactRecordsStream(ArtifactContentStream):
             format=format_of(artifact.local_path),
             metadata=artifact.identity(IDENTITY_PREFIX),
         )
-        yield from self.reader.read(export)
+        yield from self.reader.records(export)  # batches under the fast read loop, rows otherwise
 
 
 class SourceCraftArtifactFilesStream(ArtifactContentStream):

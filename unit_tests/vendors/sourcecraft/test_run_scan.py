@@ -13,11 +13,12 @@ from unit_tests.vendors.sourcecraft.builders import FakeRunPages, RunBuilder, ru
 
 LOGGER = logging.getLogger("test")
 T0 = "2025-03-01T00:03:00Z"
+NOW = pendulum.datetime(2025, 3, 10)
 
 
 def scan_of(pages, previous=None, start_date=None):
     client = FakeRunPages(pages)
-    scan = RunScan(client, previous, start_date, LOGGER, "sourcecraft_runs")
+    scan = RunScan(client, previous, start_date, LOGGER, "sourcecraft_runs", now=NOW)
     return client, scan, [run["slug"] for run in scan]
 
 
@@ -120,3 +121,13 @@ def test_given_malformed_state_when_read_then_config_error_names_the_field(state
     with pytest.raises(ConfigError) as raised:
         RunCheckpoint.from_state(state, "s")
     assert f"field: {field}" in str(raised.value)
+
+
+def test_given_run_unfinished_for_more_than_14_days_when_scanning_then_no_longer_waited_for(caplog):
+    stuck = RunBuilder("2").with_status("created").with_created_at("2020-01-01T00:00:00Z").build()
+    recent = RunBuilder("3").with_status("processing").build()
+    with caplog.at_level(logging.WARNING, logger="test"):
+        _, scan, selected = scan_of([[recent, stuck]])
+    assert selected == ["3", "2"]
+    assert scan.checkpoint.unfinished_slugs == ["3"]
+    assert "run 2 has been created since 2020-01-01T00:00:00Z, more than 14 days" in caplog.text

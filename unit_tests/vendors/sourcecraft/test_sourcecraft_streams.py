@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
+import pendulum
 import pytest
 from airbyte_cdk.models import SyncMode
 
@@ -42,7 +43,9 @@ def item(artifact_id: str, path: str, status: str = "success") -> dict:
 
 def test_given_unfinished_run_when_incremental_artifacts_then_deferred_and_kept_in_state(requests_mock):
     done = RunBuilder("2").with_workflow("test", {"unit": ["pytest"]}).build()
-    running = RunBuilder("3").with_status("processing").with_workflow("test", {"unit": ["pytest"]}).build()
+    started = pendulum.now("UTC").to_iso8601_string()
+    running = RunBuilder("3").with_status("processing").with_created_at(started)
+    running = running.with_workflow("test", {"unit": ["pytest"]}).build()
     given_runs(requests_mock, running, done)
     given_artifacts(requests_mock, "2/test/unit/pytest", [item("a2", "r.xml")])
     given_artifacts(requests_mock, "3/test/unit/pytest", [item("a3", "r.xml", "registered")])
