@@ -85,7 +85,7 @@ class RunOutputExporter:
                 yield from self.export(half, on_done)
             return
         else:
-            yield from self.reader.read(self._export_file(body, url, window))
+            yield from self.reader.records(self._export_file(body, url, window))  # batches under the fast loop
         if on_done is not None:
             on_done(window)
 
