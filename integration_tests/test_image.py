@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -47,7 +48,12 @@ def _report(config: pytest.Config, line: str) -> None:
 
 def _script(*args: str, timeout: float = BUILD_TIMEOUT, log: Optional[Path] = None) -> subprocess.CompletedProcess:
     completed = subprocess.run(
-        ["bash", str(SCRIPT), *args], capture_output=True, text=True, timeout=timeout, check=False
+        ["bash", str(SCRIPT), *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     if log is not None:
         with log.open("a") as handle:
@@ -70,7 +76,13 @@ class Image:
 
     def podman(self, *args: str, timeout: float = RUN_TIMEOUT) -> subprocess.CompletedProcess:
         return subprocess.run(
-            ["podman", *args], capture_output=True, text=True, env=self.env, timeout=timeout, check=False
+            ["podman", *args],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=timeout,
+            check=False,
         )
 
     def run(
@@ -191,6 +203,30 @@ def _canonical(records: Sequence[Mapping[str, Any]]) -> List[str]:
     return sorted(json.dumps(record, sort_keys=True) for record in records)
 
 
+# Metadata columns naming a vendor-side export job and its file. A read that creates exports
+# (PostHog on-demand exports, Spaaza with create_exports) gets new ids on every run, so two
+# reads of the same data differ only there.
+EXPORT_IDENTITY = ("_ab_export_id", "_ab_task_id", "_ab_source_file")
+
+
+def _without_identity(record: Mapping[str, Any]) -> str:
+    return json.dumps({k: v for k, v in record.items() if k not in EXPORT_IDENTITY}, sort_keys=True)
+
+
+def _grouped_by_export(records: Sequence[Mapping[str, Any]]) -> List[List[str]]:
+    """Rows grouped by their export identity, with the identity values themselves dropped."""
+    groups: Dict[str, List[str]] = {}
+    for record in records:
+        identity = json.dumps([record.get(key) for key in EXPORT_IDENTITY])
+        groups.setdefault(identity, []).append(_without_identity(record))
+    return sorted(sorted(rows) for rows in groups.values())
+
+
+def _masked(message: str) -> str:
+    """Digits masked: request counters of the fake servers differ between two runs."""
+    return re.sub(r"\d+", "N", message)
+
+
 def test_given_built_image_when_spec_in_container_then_same_specification_as_host(image: Image) -> None:
     container = image.run("spec")
     host = run_cli("spec")
@@ -241,7 +277,7 @@ def test_given_bad_token_when_check_in_container_then_failed_like_host(image: Im
 
     assert result.connection_status["status"] == "FAILED", result.connection_status
     assert result.connection_status.get("message")
-    assert result.connection_status == host.connection_status
+    assert _masked(result.connection_status["message"]) == _masked(host.connection_status["message"])
     assert "wrong-token-0000" not in "\n".join(result.stdout_lines + [result.stderr])
 
 
@@ -275,10 +311,17 @@ def test_given_fake_servers_when_read_in_container_then_same_records_as_host(
     host_streams = {m["record"]["stream"] for m in host.of_type("RECORD")}
     assert container_streams == host_streams
     assert host_streams, "the host read produced no records at all"
+    new_exports = []
     for stream in sorted(host_streams):
-        assert _canonical(result.records(stream)) == _canonical(host.records(stream)), stream
+        in_container, on_host = result.records(stream), host.records(stream)
+        if _canonical(in_container) != _canonical(on_host):
+            # Only the ids of exports created by each read may differ; every other value is equal
+            # and rows are split across exports/files the same way.
+            new_exports.append(stream)
+            assert _grouped_by_export(in_container) == _grouped_by_export(on_host), stream
     _report(
         request.config,
         f"container read: {len(result.records())} records from {len(host_streams)} streams "
-        f"in {container_seconds:.1f} s, equal to the host read",
+        f"in {container_seconds:.1f} s, equal to the host read"
+        + (f" (export ids created per read differ in {', '.join(new_exports)})" if new_exports else ""),
     )

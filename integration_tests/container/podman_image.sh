@@ -53,8 +53,9 @@ cmd_tools() {
     fi
     log "installing podman runc debootstrap with apt-get"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q
-    apt-get install -y -q podman runc debootstrap
+    # Wait for a dpkg lock held by another apt run instead of failing at once.
+    apt-get -o DPkg::Lock::Timeout=300 update -q
+    apt-get -o DPkg::Lock::Timeout=300 install -y -q podman runc debootstrap
 }
 
 cmd_conf() {
