@@ -34,7 +34,7 @@ TRICKY_CSV = (
     "\r\n"
     "4,short\r\n"
     "5,long,x,y,z,extra1,extra2\r\n"
-    '6,"x"y,plain,,last\r\n'
+    '6,x"y,plain,,last\r\n'  # a quote inside an unquoted field is data
 ).encode()
 
 TRICKY_JSONL = (

@@ -7,6 +7,7 @@ so in the log, so no request ever waits unbounded and no retry loop is written b
 from __future__ import annotations
 
 import logging
+import os
 from typing import Collection, Optional
 
 import requests
@@ -18,13 +19,26 @@ LOGGER = logging.getLogger("airbyte")
 # 429: rate limited, honour Retry-After; 5xx: vendor or storage hiccups that clear on retry.
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_SECONDS = 120.0
+MAX_RETRY_AFTER_ENV = "SOURCE_EXPORTS_MAX_RETRY_AFTER_SECONDS"
+"""Environment variable overriding MAX_RETRY_AFTER_SECONDS (operators behind strict proxies; tests make it tiny)."""
+
+
+def max_retry_after_seconds() -> float:
+    """The cap on one `Retry-After` wait: MAX_RETRY_AFTER_SECONDS unless the environment variable sets another."""
+    value = os.environ.get(MAX_RETRY_AFTER_ENV, "").strip()
+    try:
+        seconds = float(value) if value else MAX_RETRY_AFTER_SECONDS
+    except ValueError:
+        LOGGER.warning(f"{MAX_RETRY_AFTER_ENV}={value!r} is not a number; using {MAX_RETRY_AFTER_SECONDS:g} s")
+        return MAX_RETRY_AFTER_SECONDS
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
 
 
 class CappedRetry(Retry):
     """A `Retry` that caps `Retry-After` at `max_retry_after` seconds and logs when it does."""
 
-    def __init__(self, *args, max_retry_after: float = MAX_RETRY_AFTER_SECONDS, **kwargs) -> None:
-        self.max_retry_after = max_retry_after
+    def __init__(self, *args, max_retry_after: Optional[float] = None, **kwargs) -> None:
+        self.max_retry_after = max_retry_after_seconds() if max_retry_after is None else max_retry_after
         super().__init__(*args, **kwargs)
 
     def new(self, **kwargs) -> CappedRetry:
@@ -33,10 +47,12 @@ class CappedRetry(Retry):
         return retry
 
     def parse_retry_after(self, retry_after: str) -> float:
-        seconds = super().parse_retry_after(retry_after)
+        seconds = super().parse_retry_after(retry_after)  # urllib3 may already clip it (6 h): say what was asked
         if seconds > self.max_retry_after:
+            asked = retry_after.strip()
+            asked = f"{asked} s" if asked.isdigit() else f"until {asked}"
             LOGGER.warning(
-                f"Server asked to wait {seconds:.0f} s (Retry-After); waiting {self.max_retry_after:.0f} s instead"
+                f"Server asked to wait {asked} (Retry-After); waiting {self.max_retry_after:g} s instead"
             )
             return self.max_retry_after
         return seconds
@@ -46,9 +62,12 @@ def retry_policy(
     total: int = 5,
     backoff_factor: float = 0.5,
     methods: Optional[Collection[str]] = None,
-    max_retry_after: float = MAX_RETRY_AFTER_SECONDS,
+    max_retry_after: Optional[float] = None,
 ) -> CappedRetry:
-    """Bounded retries on connection errors and RETRYABLE_STATUSES, honouring Retry-After."""
+    """Bounded retries on connection errors and RETRYABLE_STATUSES, honouring Retry-After.
+
+    `max_retry_after` None: the cap from `max_retry_after_seconds()` (env SOURCE_EXPORTS_MAX_RETRY_AFTER_SECONDS).
+    """
     return CappedRetry(
         total=total,
         connect=total,

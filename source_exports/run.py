@@ -66,7 +66,7 @@ class ExportsEntrypoint(AirbyteEntrypoint):
                 config = self.source.configure(self.source.read_config(parsed_args.config), temp_dir)
                 yield from map(self.airbyte_message_to_string, self._emit_queued_messages(self.source))
                 catalog = self.source.read_catalog(parsed_args.catalog)
-                state = self.source.read_state(parsed_args.state)
+                state = read_state_or_explain(self.source, parsed_args.state)
                 yield from map(self.airbyte_message_to_string, self.read(source_spec, config, catalog, state))
             finally:
                 yield from map(self.airbyte_message_to_string, self._emit_queued_messages(self.source))
@@ -102,6 +102,25 @@ class ExportsEntrypoint(AirbyteEntrypoint):
         serialized = AirbyteMessageSerializer.dump(airbyte_message)
         serialized["record"]["data"] = airbyte_message.record.data
         return orjson.dumps(serialized, default=str).decode()
+
+
+def read_state_or_explain(source: SourceExports, path: Optional[str]) -> list:
+    """The CDK's state reader, with a config error that says what is wrong instead of a schema dump.
+
+    A state must be a JSON list of per-stream STATE messages; the legacy whole-file `{stream: state}`
+    object of older connector versions, or any other shape, is refused with the fix named.
+    """
+    try:
+        return source.read_state(path)
+    except Exception as error:  # the CDK raises schema/JSON errors of several types here
+        raise to_traced_exception(
+            ConfigError(
+                f"The state file is not a list of per-stream Airbyte STATE messages ({type(error).__name__})",
+                field="--state",
+                hint="It may come from an older version of the connector or another tool: reset this "
+                "connection's state (or start without --state) so the next sync starts from start_date",
+            )
+        ) from None
 
 
 def launch(args: List[str]) -> None:

@@ -150,13 +150,18 @@ class ExportFileReader:
             except vectorised.Unsupported as why:
                 self.logger.info(f"{export.name}: reading row by row from row {done + 1} ({why})")
         chunk: List[Row] = []
-        for index, row in enumerate(self._rows(export, opener), start=1):
-            if index <= done:
-                continue
-            chunk.append(row)
-            if len(chunk) >= self.batch_rows:
+        try:
+            for index, row in enumerate(self._rows(export, opener), start=1):
+                if index <= done:
+                    continue
+                chunk.append(row)
+                if len(chunk) >= self.batch_rows:
+                    yield RecordBatch.from_rows(chunk)
+                    chunk = []
+        except Exception:
+            if chunk:  # the rows before a bad one come out first, as on the row path
                 yield RecordBatch.from_rows(chunk)
-                chunk = []
+            raise
         if chunk:
             yield RecordBatch.from_rows(chunk)
 

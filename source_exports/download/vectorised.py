@@ -12,6 +12,7 @@ rows, a header that does not fit the first block, invalid UTF-8, non-object JSON
 
 from __future__ import annotations
 
+import array
 import csv
 import io
 from typing import Any, BinaryIO, Dict, Iterator, List, Mapping, NamedTuple, Tuple
@@ -20,15 +21,26 @@ import orjson
 
 from source_exports.download.batch import RecordBatch
 from source_exports.download.parsers.csv_parser import EXTRA_VALUES_COLUMN
+from source_exports.download.quotes import QuoteCheck
 
 ROW_NUMBER = object()
 """Marks the field that carries the 1-based row number in `tail`."""
 
-CSV_BLOCK_SIZE = 1 << 20
+CSV_BLOCK_SIZE = 1 << 16
+"""pyarrow's CSV reader holds several blocks (read-ahead, allocator caches): peak RSS grows by
+~25 MB per MB of block size, while speed is flat from 64 KiB up (docs/performance.md). A row
+longer than a block makes pyarrow fail; that file then continues on the row path."""
 JSONL_BLOCK_SIZE = 1 << 20
 HEADER_PEEK = 1 << 16
-_CONTROL = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]"
-_ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))
+_ESCAPES = {
+    code: orjson.dumps(chr(code))[1:-1].decode()
+    for code in range(128)
+    if orjson.dumps(chr(code))[1:-1] != bytes([code])
+}
+"""byte → its escape inside a JSON string, taken from orjson itself (`\\b`, `\\u0001`, `\\"`, ...)."""
+_ESCAPE_ORDER = sorted(_ESCAPES, key=lambda code: code != ord("\\"))  # backslash first: later escapes add some
+_ORDINARY = bytes(code for code in range(256) if code not in _ESCAPES)
+_BYTES = {code: bytes([code]) for code in _ESCAPES}
 
 
 class Column(NamedTuple):
@@ -43,6 +55,16 @@ class Unsupported(Exception):
     def __init__(self, reason: str, rows_done: int = 0) -> None:
         super().__init__(reason)
         self.rows_done = rows_done
+
+
+def row_numbers(first: int, count: int) -> Any:
+    """`first`, `first + 1`, ... as a string array (JSON numbers), built without pandas checks."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = pa.py_buffer(array.array("q", range(first, first + count)))
+    numbers = pa.Array.from_buffers(pa.int64(), count, [None, values])
+    return pc.cast(numbers, pa.string())
 
 
 def json_text(value: Any) -> str:
@@ -85,30 +107,38 @@ def object_layout(header: List[str], tail: Mapping[str, Any]) -> List[Tuple[str,
 
 
 def escape_json_strings(column: Any) -> Any:
-    """A string column with every value escaped for the inside of a JSON string literal."""
+    """A string column with every value escaped for the inside of a JSON string literal, as orjson does.
+
+    One C-speed scan (`bytes.translate` deleting every ordinary byte) finds which special bytes
+    the column's data holds at all; only those get a `replace_substring` pass (backslash first).
+    Most columns of real exports hold none and cost only the scan.
+    """
     import pyarrow.compute as pc
 
-    for raw, escaped in _ESCAPES:
-        column = pc.replace_substring(column, raw, escaped)
-    if pc.any(pc.match_substring_regex(column, _CONTROL)).as_py():
-        for code in (*range(0, 9), 11, 12, *range(14, 32)):
-            column = pc.replace_substring(column, chr(code), f"\\u{code:04x}")
+    data = column.buffers()[2]
+    if data is None:
+        return column
+    present = data.to_pybytes().translate(None, _ORDINARY)
+    if not present:
+        return column
+    for code in _ESCAPE_ORDER:
+        if _BYTES[code] in present:
+            column = pc.replace_substring(column, chr(code), _ESCAPES[code])
     return column
 
 
 def csv_batches(stream: io.BufferedReader, tail: Mapping[str, Any], file_name: str) -> Iterator[RecordBatch]:
     """JSON objects for the rows of a CSV stream, one batch per pyarrow block."""
-    import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
     header = read_csv_header(stream)
     if EXTRA_VALUES_COLUMN in header:
         raise Unsupported(f"a column is named {EXTRA_VALUES_COLUMN}")
+    checked = QuoteCheck(stream)
     try:
         reader = pacsv.open_csv(
-            stream,
+            checked,
             read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_SIZE, use_threads=False, encoding="utf8"),
             parse_options=pacsv.ParseOptions(newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
@@ -125,9 +155,13 @@ def csv_batches(stream: io.BufferedReader, tail: Mapping[str, Any], file_name: s
         try:
             block = reader.read_next_batch()
         except StopIteration:
-            return
+            block = None
         except (pa.ArrowInvalid, OSError) as error:
             raise Unsupported(f"block after row {done}: {error}", rows_done=done) from error
+        if checked.violation is not None:  # set before pyarrow saw the bad bytes: nothing bad was emitted
+            raise Unsupported(f"strict quoting: {checked.violation}", rows_done=done)
+        if block is None:
+            return
         count = block.num_rows
         if not count:
             continue
@@ -137,7 +171,7 @@ def csv_batches(stream: io.BufferedReader, tail: Mapping[str, Any], file_name: s
             literal += ("," if position else "") + json_text(key) + ":"
             if source is ROW_NUMBER:
                 pieces.append(literal)
-                pieces.append(pc.cast(pa.array(np.arange(done + 1, done + count + 1, dtype=np.int64)), pa.string()))
+                pieces.append(row_numbers(done + 1, count))
                 literal = ""
             elif isinstance(source, Column):
                 pieces.append(literal + '"')
@@ -147,7 +181,7 @@ def csv_batches(stream: io.BufferedReader, tail: Mapping[str, Any], file_name: s
                 literal += json_text(source)
         pieces.append(literal + "}")
         done += count
-        yield RecordBatch(pc.binary_join_element_wise(*pieces, ""))
+        yield RecordBatch.from_pieces(pieces, count)
 
 
 # ---------------------------------------------------------------- JSON Lines
@@ -201,9 +235,5 @@ def jsonl_batches(stream: BinaryIO, tail: Mapping[str, Any], file_name: str) -> 
             return
 
 
-ENCODERS = {"jsonl": jsonl_batches}
-"""format → vectorised encoder; formats not listed use the row path in batches.
-
-`csv_batches` is exact (see integration_tests/test_fast_read.py) but measured slower and larger
-than the batched row path on the 2-core bench machine (docs/performance.md), so it is not on by
-default: `ENCODERS["csv"] = csv_batches` turns it on."""
+ENCODERS = {"csv": csv_batches, "jsonl": jsonl_batches}
+"""format → vectorised encoder; formats not listed use the row path in batches."""

@@ -3,21 +3,43 @@
 The stdlib csv reader gets a text stream (never `iter_lines`, which breaks quoted newlines).
 A BOM is removed, NUL bytes are kept as data, and ragged rows are kept: missing cells become
 null, surplus cells go to `_ab_extra_values`, and each is reported with its row number.
+Quoting is parsed strictly: a quoted field still open at the end of the file (a truncated file)
+or text after a closing quote fails with the row named, instead of silently gluing the rest of
+the file into one cell. An empty file (no header) gives no rows and a warning naming it.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import logging
+import re
 import sys
-from typing import BinaryIO, Iterator
+import threading
+from typing import BinaryIO, Iterator, Optional
 
 from source_exports.download.parsers.base import RecordParser, Row, register
 from source_exports.errors import RecordParseError
 
 EXTRA_VALUES_COLUMN = "_ab_extra_values"
 csv.field_size_limit(sys.maxsize)  # vendors put whole JSON documents in one cell
+_DECODING = threading.local()
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+_MARK_BAD_BYTES = "source-exports-mark-bad-utf8"
+
+
+def _mark_bad_bytes(error: UnicodeDecodeError) -> tuple:
+    """Decode undecodable bytes as surrogates (as surrogateescape does) and note that it happened.
+
+    The text layer decodes ahead of the csv reader, so a decode error alone cannot say which row
+    holds the bad bytes; the surrogates can: the first row holding one is the row to name.
+    """
+    _DECODING.bad_bytes = True
+    return codecs.lookup_error("surrogateescape")(error)
+
+
+codecs.register_error(_MARK_BAD_BYTES, _mark_bad_bytes)
 
 
 @register
@@ -29,16 +51,21 @@ class CsvParser(RecordParser):
     max_reported_ragged_rows = 10
 
     def parse_records(self, stream: BinaryIO, file_name: str, logger: logging.Logger) -> Iterator[Row]:
-        text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-        reader = csv.reader(text, strict=False)
+        text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors=_MARK_BAD_BYTES, newline="")
+        _DECODING.bad_bytes = False
+        reader = csv.reader(text, strict=True)
         row_number = 0
         ragged = 0
         try:
             header = next(reader, None)
             if header is None:
+                logger.warning(f"{file_name}: the file is empty (no header row); it holds no rows")
                 return
             width = len(header)
             for row_number, cells in enumerate(reader, start=1):
+                if _DECODING.bad_bytes:  # only after a decode error: find the first row holding bad bytes
+                    self._refuse_undecodable(header, 0, file_name)
+                    self._refuse_undecodable(cells, row_number, file_name, header)
                 if len(cells) == width:
                     yield dict(zip(header, cells))
                     continue
@@ -56,16 +83,34 @@ class CsvParser(RecordParser):
                 else:
                     record[EXTRA_VALUES_COLUMN] = cells[width:]
                 yield record
-        except UnicodeDecodeError as error:
+        except csv.Error as error:
             raise RecordParseError(
-                f"File is not valid UTF-8 ({error.reason} at byte offset {error.start} of a chunk)",
+                f"Malformed CSV: {error} (at line {reader.line_num} of the file)",
                 file=file_name,
                 row=row_number + 1,
-                hint="Ask the vendor for a UTF-8 export",
+                hint="The file is truncated or its quoting is broken; re-run the export, or fix the file at the vendor",
             ) from error
-        except csv.Error as error:
-            raise RecordParseError(f"Malformed CSV: {error}", file=file_name, row=row_number + 1) from error
         finally:
             text.detach()
+        if _DECODING.bad_bytes:
+            self._refuse_undecodable(header, 0, file_name)
         if ragged:
             logger.warning(f"{file_name}: {ragged} ragged row(s) kept (see _ab_extra_values / null cells)")
+
+    @staticmethod
+    def _refuse_undecodable(cells: list, row_number: int, file_name: str, header: Optional[list] = None) -> None:
+        """Fail naming the row and column of the first cell that holds bytes which are not UTF-8."""
+        for index, cell in enumerate(cells):
+            found = _UNDECODABLE.search(cell)
+            if found is None:
+                continue
+            column = header[index] if header is not None and index < len(header) else f"#{index + 1}"
+            byte = ord(found.group(0)) - 0xDC00
+            raise RecordParseError(
+                f"File is not valid UTF-8: byte 0x{byte:02x} in column '{column}'"
+                if row_number
+                else f"File is not valid UTF-8: byte 0x{byte:02x} in the header row",
+                file=file_name,
+                row=row_number or None,
+                hint="Ask the vendor for a UTF-8 export (rows before this one were read)",
+            )

@@ -28,6 +28,18 @@ def first_significant_byte(stream: io.BufferedReader) -> bytes:
     return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
 
 
+def is_blank(stream: io.BufferedReader) -> bool:
+    """True when the stream holds only whitespace (or nothing); consumes only leading whitespace."""
+    while True:
+        head = stream.peek(4096)
+        if not head:
+            return True
+        significant = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+        if significant:
+            return False
+        stream.read(len(head))
+
+
 @register
 class JsonParser(RecordParser):
     """A JSON array of objects, or concatenated/newline-delimited JSON values."""
@@ -38,6 +50,9 @@ class JsonParser(RecordParser):
         buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)
         if buffered.peek(3)[:3] == b"\xef\xbb\xbf":
             buffered.read(3)
+        if is_blank(buffered):
+            logger.warning(f"{file_name}: the file is empty; it holds no rows")
+            return
         is_array = first_significant_byte(buffered) == b"["
         items = (
             ijson.items(buffered, "item", use_float=True)
@@ -50,8 +65,11 @@ class JsonParser(RecordParser):
                 index += 1
                 yield as_row(item)
         except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError) as error:
+            detail = str(error.args[0] if error.args else error)
+            if isinstance(error.args[0] if error.args else None, bytes):
+                detail = error.args[0].decode("utf-8", errors="replace")
             raise RecordParseError(
-                f"Invalid JSON after item {index} ({error})",
+                f"Invalid JSON after item {index} ({detail.strip().splitlines()[0] if detail.strip() else error})",
                 file=file_name,
                 row=index + 1,
                 hint="The file may be truncated or not JSON; re-run the export",

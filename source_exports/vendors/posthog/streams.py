@@ -11,13 +11,16 @@ rows PostHog is still writing are read by the next sync instead of being skipped
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional
 
+import orjson
 from airbyte_cdk.models import SyncMode
 
-from source_exports.download.reader import ExportFile, ExportFileReader
+from source_exports.download.reader import FILE_COLUMN, ROW_COLUMN, ExportFile, ExportFileReader
+from source_exports.errors import TransientError
 from source_exports.streams import ExportsStream, IncrementalExportsStream, PrimaryKey
 from source_exports.vendors.posthog.client import PostHogClient
 from source_exports.vendors.posthog.config import FileDownloadConfig, PostHogConfig
@@ -42,6 +45,14 @@ COMPRESSION_SUFFIXES = {None: "", "gzip": ".gz", "zstd": ".zst"}
 PRIMARY_KEYS: Dict[str, PrimaryKey] = {"events": "uuid", "persons": ["distinct_id"], "sessions": None}
 
 Clock = Callable[[], datetime]
+PER_EXPORT_COLUMNS = frozenset({FILE_COLUMN, ROW_COLUMN, EXPORT_ID_COLUMN})
+"""Columns that differ between two exports of the same rows (file ids, part row numbers, export id)."""
+
+
+def row_fingerprint(row: Mapping[str, Any]) -> bytes:
+    """A row's content without its per-export columns: equal for the same row of two exports."""
+    content = {key: value for key, value in row.items() if key not in PER_EXPORT_COLUMNS}
+    return orjson.dumps(content, option=orjson.OPT_SORT_KEYS, default=str) + b"\n"
 
 
 def utc_now() -> datetime:
@@ -194,15 +205,33 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
         self.advance_cursor(format_timestamp(window.end))
 
     def read_window(self, window: Window) -> Iterator[Mapping[str, Any]]:
-        """All rows of one window; an export that expires before it is read is created again."""
+        """All rows of one window, each exactly once; an export that expires before it is read is created again.
+
+        When rows of the window were already emitted, the re-created export's first rows are not emitted
+        again: they are skipped after checking that they are the same rows in the same order (an
+        order-sensitive digest of their content). If they are not, the window fails (transient) before
+        anything more is emitted; the saved state still points at this window's start.
+        """
         emitted = 0
+        emitted_digest = hashlib.blake2b(digest_size=16)
         recreations = 0
         while True:
             export = self.new_job(window).run()
+            replay = hashlib.blake2b(digest_size=16)
+            seen = 0
             try:
                 for row in self.rows_of(export):
-                    yield row
+                    seen += 1
+                    if seen <= emitted:
+                        replay.update(row_fingerprint(row))
+                        if seen == emitted:
+                            self._check_replay(export, window, emitted, replay, emitted_digest)
+                        continue
+                    emitted_digest.update(row_fingerprint(row))
                     emitted += 1
+                    yield row
+                if seen < emitted:
+                    self._check_replay(export, window, emitted, None, emitted_digest, seen)
                 return
             except ExportExpired as expired:
                 if recreations >= self.config.export_recreations:
@@ -215,8 +244,30 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
                         "posthog.window_days so each export is smaller",
                     ) from expired
                 recreations += 1
-                again = f"; its {emitted:,} rows already emitted will be emitted again (same uuid)" if emitted else ""
-                self.logger.warning(f"{self.name}: export {export.id} has expired; creating it again{again}")
+                skip = f"; its first {emitted:,} rows were already emitted and will be skipped" if emitted else ""
+                self.logger.warning(f"{self.name}: export {export.id} has expired; creating it again{skip}")
+
+    def _check_replay(
+        self,
+        export: CompletedExport,
+        window: Window,
+        emitted: int,
+        replay: Optional[Any],
+        emitted_digest: Any,
+        seen: Optional[int] = None,
+    ) -> None:
+        """Refuse to continue a re-created export whose first rows differ from the rows already emitted."""
+        if replay is not None and replay.digest() == emitted_digest.digest():
+            return
+        found = f"only {seen:,} rows" if seen is not None else "different rows or another order"
+        raise TransientError(
+            f"The {self.model} export {window} expired after {emitted:,} rows were emitted, and the re-created "
+            f"export holds {found}, so the rest cannot be continued without duplicates or gaps",
+            vendor=VENDOR,
+            stream=self.name,
+            job_id=export.id,
+            hint="Run the sync again: it restarts from this window, whose rows were not checkpointed",
+        )
 
     def new_job(self, window: Window) -> FileDownloadJob:
         settings = JobSettings(

@@ -10,6 +10,7 @@ artifacts with the same path never share (or overwrite) a staged file.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -25,6 +26,8 @@ from source_exports.errors import DownloadError
 COPY_CHUNK = 1 << 20
 MAX_SEGMENT_BYTES = 200  # below the 255-byte limit of common file systems, leaving room for a suffix
 _UNSAFE = re.compile(r"[^\w.\-+=@ ]", re.UNICODE)  # word characters and a few harmless punctuation marks
+
+LOGGER = logging.getLogger("airbyte")
 
 
 def safe_segment(segment: str) -> str:
@@ -71,6 +74,12 @@ class ArtifactFileWriter:
     def write(self, body: BinaryIO, relative_path: str, name: str) -> StagedFile:
         """Copy `body` in chunks (no decoding) into a fresh folder; `name` is used in messages."""
         relative = safe_relative_path(relative_path)
+        if relative != relative_path:
+            LOGGER.warning(
+                f"{name}: the artifact path {relative_path!r} is unsafe (it could leave the files directory, or "
+                f"holds odd characters); staged as {relative!r} inside its own folder. Nothing to do unless the "
+                "path was meant as is: rename the artifact in the workflow"
+            )
         folder = os.path.join(self.files_directory, uuid.uuid4().hex)
         target = os.path.normpath(os.path.join(folder, *relative.split("/")))
         if os.path.commonpath([folder, target]) != folder or target == folder:

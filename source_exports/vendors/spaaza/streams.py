@@ -17,7 +17,7 @@ uses the configured catalog's schema), or a permissive schema when no export exi
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, Iterable, List, Mapping, Optional
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional
 
 import pendulum
 from airbyte_cdk.models import SyncMode
@@ -34,6 +34,17 @@ from source_exports.vendors.spaaza.jobs import TASK_ID_COLUMN, DoneExports, Spaa
 from source_exports.vendors.spaaza.segments import DateWindow, date_window_segment, split_windows
 
 LOGGER = logging.getLogger("airbyte")
+
+
+def parse_date(value: Any) -> Optional[pendulum.DateTime]:
+    """A row's date cell as UTC, or None when it is empty or not a date (such rows are kept)."""
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        parsed = pendulum.parse(value, tz="UTC")
+    except (ValueError, TypeError, pendulum.parsing.exceptions.ParserError):
+        return None
+    return parsed if isinstance(parsed, pendulum.DateTime) else None
 
 SAMPLE_ROWS = 100
 METADATA_COLUMNS: Dict[str, Any] = {
@@ -113,9 +124,12 @@ class _SpaazaFileStream:
             self._json_schema = json_schema
         self._configured_json_schema = json_schema
 
-    def read_task_rows(self, task: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+    def read_task_rows(self, task: Mapping[str, Any], batches: bool = True) -> Iterable[Mapping[str, Any]]:
         export = self.result_file(task)
         LOGGER.info(f"{self.name}: reading {export.name} of Spaaza task {task['id']} ({export.format})")
+        if not batches:  # the caller looks at every row
+            yield from self.reader.read(export)
+            return
         yield from self.reader.records(export)  # batches under the fast read loop, rows otherwise
 
     def result_file(self, task: Mapping[str, Any]) -> ExportFile:
@@ -196,5 +210,25 @@ class SpaazaWindowedExportStream(_SpaazaFileStream, IncrementalExportsStream):
         window = DateWindow.from_slice(dict(stream_slice))
         segment = date_window_segment(self.index, self.cursor_field, self.config.chain_id, window)
         task = self.new_job().run(self.index, segment, label=f"window {window.describe()}")
-        yield from self.read_task_rows(task)
+        yield from self.rows_before_end(self.read_task_rows(task, batches=False), window)
         self.advance_cursor(window.end)
+
+    def rows_before_end(self, rows: Iterable[Mapping[str, Any]], window: DateWindow) -> Iterator[Mapping[str, Any]]:
+        """The window's rows minus those stamped exactly at its end: they belong to the next window.
+
+        Spaaza's date rules include both bounds, and consecutive windows share their boundary
+        instant, so a row stamped on it is in both exports. Treating windows as [start, end) emits
+        it once (with the next window, or the next sync, whose first window starts at this end).
+        """
+        deferred = 0
+        for row in rows:
+            stamp = parse_date(row.get(self.cursor_field))
+            if stamp is not None and stamp >= window.end:
+                deferred += 1
+                continue
+            yield row
+        if deferred:
+            LOGGER.info(
+                f"{self.name}: {deferred} row(s) stamped at the window end {window.end.isoformat()} "
+                "are read with the next window (windows share their boundary instant)"
+            )

@@ -1,0 +1,179 @@
+"""The vectorised CSV encoder gives exactly what the row path gives, or hands the file back to it.
+
+Each case reads the same bytes twice through `ExportFileReader`: `read()` (the row path: stdlib
+csv, strict quoting) and `read_batches()` (pyarrow + the JSON encoder, falling back to the row
+path for what it cannot reproduce). Rows must match value by value and key by key, and a file
+the row path rejects must be rejected after the same rows with the same message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import random
+from typing import Any, List, Optional, Tuple
+
+import orjson
+import pytest
+
+from source_exports.download import vectorised
+from source_exports.download.reader import ExportFile, ExportFileReader
+from source_exports.errors import ExportsError
+
+
+class BytesFetcher:
+    """A fetcher that serves one in-memory body (no HTTP: these tests are about parsing)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def open(self, mint: Any, name: str) -> io.BytesIO:
+        return io.BytesIO(self.data)
+
+
+def read_both(data: bytes, block_size: int = 256) -> Tuple[Any, Any, List[Any]]:
+    """(row path outcome, fast path outcome, fast batches): outcome = (rows as item lists, error text)."""
+    reader = ExportFileReader(fetcher=BytesFetcher(data))
+    export = ExportFile("f.csv", mint=lambda: "unused", format="csv", metadata={"job": "j1", "note": None})
+
+    def outcome(rows_of) -> Tuple[List[list], Optional[str]]:
+        rows: List[list] = []
+        try:
+            for row in rows_of():
+                rows.append(list(row.items()))
+        except ExportsError as error:
+            return rows, str(error)
+        return rows, None
+
+    batches: List[Any] = []
+
+    def fast_rows():
+        for batch in reader.read_batches(export):
+            batches.append(batch)
+            yield from batch.rows()
+
+    old = vectorised.CSV_BLOCK_SIZE
+    vectorised.CSV_BLOCK_SIZE = block_size
+    try:
+        return outcome(lambda: reader.read(export)), outcome(fast_rows), batches
+    finally:
+        vectorised.CSV_BLOCK_SIZE = old
+
+
+def vectorised_rows(batches: List[Any]) -> int:
+    return sum(len(batch) for batch in batches if batch._pieces is not None)
+
+
+CASES = {
+    "quotes, commas, escaped quotes": b'id,a,b\r\n1,"x, y","say ""hi"""\r\n2,"""",plain\r\n',
+    "embedded LF, CRLF and CR": b'id,a\n1,"l1\nl2"\n2,"c\r\nd"\n3,"e\rf"\n',
+    "CR line endings": b"id,a\r1,x\r2,y\r",
+    "unicode and BOM": "\ufeffid,名前\r\n1,żółć 日本 🙂\r\n2,\u2028\u2029\r\n".encode(),
+    "controls, backslash, tab, NUL": b"id,a\n1,\x00\x01\x08\x0c\x1f\\\t\x7f\n",
+    "empty fields and blank lines": b'id,a,b\n\n1,,\n\n2,"",""\n\n',
+    "no final newline": b"id,a\n1,x\n2,y",
+    "header only": b"id,a\n",
+    "one column with empty values": b'a\n""\nx\n',
+    "duplicate header names": b"a,a,b\n1,2,3\n",
+    "ragged rows mid-file": b"id,a,b\n" + b"1,x,y\n" * 40 + b"2,short\n3,x,y,extra\n" + b"4,x,y\n" * 40,
+    "text after a closing quote": b'id,a\n' + b'1,"ok"\n' * 40 + b'2,"x"y\n3,z\n',
+    "quote left open at the end": b'id,a\n' + b'1,"ok"\n' * 40 + b'2,"unterminated\n3,z\n',
+    "quote inside an unquoted field": b'id,a\n1,x"y\n2,"q"\n',
+    "escaped quote across reads": b'id,a\n' + b'1,"' + b'""' * 300 + b'"\n' + b'2,b\n' * 50,
+    "a cell wider than a block": b"id,a\n" + b"1,x\n" * 30 + b"2," + b"w" * 5000 + b"\n" + b"3,y\n" * 30,
+    "not UTF-8": b"id,a\n" + b"1,x\n" * 60 + b"2,\xff\xfe\n",
+    "metadata name in header": b"id,job,_ab_source_row\n1,own,7\n",
+    "extra values column in header": b"id,_ab_extra_values\n1,x\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_given_a_tricky_csv_when_read_vectorised_then_rows_and_errors_match_the_row_path(name):
+    slow, fast, _ = read_both(CASES[name])
+    assert fast == slow
+    assert slow[0] or slow[1] or name == "header only"  # the case reads something (or fails)
+
+
+def test_given_clean_quoted_csv_when_read_then_every_row_goes_through_pyarrow():
+    data = b"id,a,b\r\n" + b"".join(b'%d,"x, ""%d""\nz",\xc3\xa9\\\t\r\n' % (i, i) for i in range(500))
+    slow, fast, batches = read_both(gzip.decompress(gzip.compress(data)), block_size=1024)
+    assert fast == slow and len(fast[0]) == 500
+    assert vectorised_rows(batches) == 500
+    assert fast[0][7][:3] == [("id", "7"), ("a", 'x, "7"\nz'), ("b", "é\\\t")]
+
+
+def test_given_text_after_a_closing_quote_late_in_a_file_when_read_then_earlier_blocks_stay_vectorised():
+    data = b"id,a\n" + b"1,x\n" * 5000 + b'2,"x"y\n'
+    slow, fast, batches = read_both(data, block_size=512)
+    assert fast == slow and slow[1] is not None and len(slow[0]) == 5000
+    assert 0 < vectorised_rows(batches) < 5000  # blocks before the bad one were vectorised, then the row path
+
+
+def random_csv(rng: random.Random) -> bytes:
+    """Half noise from CSV's special characters, half well-formed rows (random quoting, ragged now and then)."""
+    alphabet = ["a", "b", ",", ",", '"', '"', "\n", "\r\n", "\r", " ", "é", "\\", "\t", "\x00", '""']
+    header = rng.sample(["x", "y", "z", "w"], rng.randint(1, 3))
+    if rng.random() < 0.5:
+        return (",".join(header) + "\n" + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))).encode()
+    lines = []
+    for _ in range(rng.randint(0, 8)):
+        width = len(header) if rng.random() < 0.9 else rng.randint(1, 5)
+        cells = []
+        for _ in range(width):
+            value = "".join(rng.choice(alphabet[:-1]) for _ in range(rng.randint(0, 6)))
+            needs_quotes = any(char in value for char in ',"\r\n') or value.startswith(" ")
+            cells.append('"' + value.replace('"', '""') + '"' if needs_quotes or rng.random() < 0.3 else value)
+        lines.append(",".join(cells))
+    ending = rng.choice(["\n", "\r\n", "\r"])
+    return (",".join(header) + ending + ending.join(lines) + rng.choice(["", ending])).encode()
+
+
+def test_given_random_csv_text_when_read_both_ways_then_they_always_agree():
+    rng = random.Random(20251123)
+    vectorised_cases = 0
+    for _ in range(600):
+        data = random_csv(rng)
+        slow, fast, batches = read_both(data, block_size=64)
+        assert fast == slow, data
+        vectorised_cases += vectorised_rows(batches) > 0
+    assert vectorised_cases > 150  # the fuzzing exercised pyarrow, not only the fallback
+
+
+def test_given_special_characters_when_escaped_then_they_match_orjson_byte_for_byte():
+    import pyarrow as pa
+
+    text = "".join(chr(code) for code in range(128)) + "é🙂\u2028"
+    escaped = vectorised.escape_json_strings(pa.array([text, "", "plain"]))
+    assert [f'"{value}"'.encode() for value in escaped.to_pylist()] == [
+        orjson.dumps(text),
+        b'""',
+        b'"plain"',
+    ]
+
+
+def test_given_batches_when_written_in_the_envelope_then_lines_equal_the_row_encoding():
+    data = b'id,a\n1,"x\ny"\n2,\n'
+    reader = ExportFileReader(fetcher=BytesFetcher(data))
+    export = ExportFile("f.csv", mint=lambda: "unused", format="csv")
+    (batch,) = list(reader.read_batches(export))
+    lines = bytes(batch.lines(b"<", b">")).split(b"\n")
+    assert lines == [b"<" + orjson.dumps(row) + b">" for row in reader.read(export)] + [b""]
+
+
+def test_given_a_bad_file_when_read_vectorised_then_the_file_is_read_only_as_often_as_needed():
+    opened = []
+
+    class CountingFetcher(BytesFetcher):
+        def open(self, mint: Any, name: str) -> io.BytesIO:
+            opened.append(name)
+            return super().open(mint, name)
+
+    reader = ExportFileReader(fetcher=CountingFetcher(b"id,a\n1,x\n"))
+    list(reader.read_batches(ExportFile("f.csv", mint=lambda: "unused", format="csv")))
+    assert opened == ["f.csv"]  # a clean file is downloaded once
+    opened.clear()
+    reader = ExportFileReader(fetcher=CountingFetcher(b'id,a\n1,"x"y\n'))
+    with contextlib.suppress(ExportsError):
+        list(reader.read_batches(ExportFile("f.csv", mint=lambda: "unused", format="csv")))
+    assert opened == ["f.csv", "f.csv"]  # the fallback starts the file again on the row path
