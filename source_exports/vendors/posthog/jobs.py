@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from source_exports.errors import JobTimeout, VendorJobFailed
+from source_exports.polling import PollSchedule
 from source_exports.vendors.posthog.client import PostHogClient
 from source_exports.vendors.posthog.config import FileDownloadConfig
 from source_exports.vendors.posthog.errors import VENDOR, TooManyConcurrentExports
@@ -22,8 +23,7 @@ from source_exports.vendors.posthog.windows import Window, format_timestamp
 IN_PROGRESS = frozenset({"Starting", "Running", "ContinuedAsNew"})
 COMPLETED = "Completed"
 HEARTBEAT_SECONDS = 60.0  # log at least this often while waiting, so a long export does not look hung
-POLL_GROWTH = 1.5  # each poll waits half as long again as the previous one ...
-POLL_CEILING = 6.0  # ... up to this many times poll_interval_seconds
+POLL_CEILING = 6.0  # polls slow down (source_exports.polling) to at most this many times poll_interval_seconds
 MAX_CONCURRENCY_WAIT = 300.0  # never wait longer than this for a free export slot at once
 FILES_GRACE_POLLS = 10  # polls after "Completed" without files nor a record count before treating it as empty
 
@@ -125,15 +125,20 @@ class FileDownloadJob:
 
     def wait(self, export_id: str) -> CompletedExport:
         """Poll until Completed with files (or a record count of 0); raise on failure or timeout."""
-        started = self.clock()
-        last_log = started
+        schedule = PollSchedule(
+            self.settings.poll_interval_seconds,
+            self.settings.poll_timeout_seconds,
+            ceiling=self.settings.poll_interval_seconds * POLL_CEILING,
+            sleep=self.sleep,
+            clock=self.clock,
+        )
+        last_log = self.clock()
         last_status: Optional[str] = None
-        interval = self.settings.poll_interval_seconds
         empty_completed_polls = 0
         while True:
             export = self.client.get_file_download(export_id)
             status = str(export.get("status") or "Starting")
-            waited = self.clock() - started
+            waited = schedule.elapsed
             if status == COMPLETED:
                 done = self._completed(export_id, export, empty_completed_polls)
                 if done is not None:
@@ -149,7 +154,7 @@ class FileDownloadJob:
             if status != last_status or self.clock() - last_log >= HEARTBEAT_SECONDS:
                 self.logger.info(f"PostHog: {self.label} (id {export_id}) is {status} after {waited:,.0f} s")
                 last_status, last_log = status, self.clock()
-            if waited >= self.settings.poll_timeout_seconds:
+            if schedule.expired:
                 raise JobTimeout(
                     f"The {self.label} was still {status} after {waited / 60:,.1f} minutes",
                     vendor=VENDOR,
@@ -157,8 +162,7 @@ class FileDownloadJob:
                     state=status,
                     hint="Raise posthog.poll_timeout_minutes or lower posthog.window_days; the sync can be retried",
                 )
-            self.sleep(interval)
-            interval = min(interval * POLL_GROWTH, self.settings.poll_interval_seconds * POLL_CEILING)
+            schedule.pause()
 
     def _completed(
         self, export_id: str, export: Mapping[str, Any], polls_without_files: int

@@ -18,6 +18,7 @@ import pendulum
 
 from source_exports.download.reader import ExportFile
 from source_exports.errors import JobTimeout, VendorJobFailed
+from source_exports.polling import PollSchedule
 from source_exports.redact import file_name_of
 from source_exports.vendors.spaaza.client import SpaazaClient, Task
 from source_exports.vendors.spaaza.config import EXPORT_FORMATS, SpaazaConfig
@@ -30,7 +31,6 @@ DONE, ERROR = "DONE", "ERROR"
 TASK_ID_COLUMN = "_ab_task_id"
 DESC_PREFIX = "Airbyte source-exports"
 """Start of the `desc` of every task this connector creates (recognisable in Spaaza's console)."""
-POLL_GROWTH = 1.5
 MAX_POLL_INTERVAL_SECONDS = 60.0
 MAX_NOT_DONE_RETRIES = 3
 MAX_LOG_ENTRIES_IN_ERROR = 5
@@ -158,13 +158,17 @@ class SpaazaExportJob:
 
     def wait(self, task_id: int, initial: Optional[Task] = None) -> Task:
         """Poll until DONE (returned) or ERROR (VendorJobFailed); JobTimeout after the configured timeout."""
-        started = self.clock()
-        interval = self.config.poll_interval_seconds
-        ceiling = max(MAX_POLL_INTERVAL_SECONDS, interval)
+        schedule = PollSchedule(
+            self.config.poll_interval_seconds,
+            self.config.job_timeout_seconds,
+            ceiling=MAX_POLL_INTERVAL_SECONDS,
+            sleep=self.sleep,
+            clock=self.clock,
+        )
         task = initial
         while True:
             code = state_code(task) if task else ""
-            elapsed = self.clock() - started
+            elapsed = schedule.elapsed
             if code == DONE:
                 self.logger.info(f"{self.stream}: Spaaza export task {task_id} is DONE after {elapsed:,.1f} s")
                 return task
@@ -178,7 +182,7 @@ class SpaazaExportJob:
                     hint="The task's logs above are Spaaza's own; fix the cause in Spaaza (or narrow "
                     "spaaza.window_days for very large exports) and run the sync again",
                 )
-            if elapsed >= self.config.job_timeout_seconds:
+            if schedule.expired:
                 raise JobTimeout(
                     f"Spaaza export task {task_id} did not finish within {self.config.job_timeout_seconds / 60:g} "
                     f"minutes (last state {code or 'unknown'})",
@@ -192,10 +196,9 @@ class SpaazaExportJob:
             if task is not None:
                 self.logger.info(
                     f"{self.stream}: Spaaza export task {task_id} is {code or 'in an unknown state'} after "
-                    f"{elapsed:,.1f} s; next check in {interval:,.1f} s"
+                    f"{elapsed:,.1f} s; next check in {schedule.interval:,.1f} s"
                 )
-            self.sleep(min(interval, max(0.0, self.config.job_timeout_seconds - elapsed)))
-            interval = min(interval * POLL_GROWTH, ceiling)
+            schedule.pause()
             task = self.client.get_task(task_id, stream=self.stream)
 
 
