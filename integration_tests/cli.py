@@ -26,6 +26,18 @@ class CliResult:
     stderr: str
     stdout_lines: List[str] = field(default_factory=list)
 
+    @classmethod
+    def from_output(cls, returncode: int, stdout: str, stderr: str) -> CliResult:
+        """Parse a command's stdout into messages; a line that is not JSON is kept as NOT_JSON."""
+        lines = stdout.splitlines()
+        messages = []
+        for line in lines:
+            try:
+                messages.append(json.loads(line))
+            except json.JSONDecodeError:
+                messages.append({"type": "NOT_JSON", "line": line})
+        return cls(returncode, messages, stderr, lines)
+
     def of_type(self, message_type: str) -> List[Dict[str, Any]]:
         return [message for message in self.messages if message.get("type") == message_type]
 
@@ -83,14 +95,7 @@ def run_cli(
                 path.write_text(json.dumps(value))
                 args += [flag, str(path)]
         completed = subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False)
-    lines = completed.stdout.splitlines()
-    messages = []
-    for line in lines:
-        try:
-            messages.append(json.loads(line))
-        except json.JSONDecodeError:
-            messages.append({"type": "NOT_JSON", "line": line})
-    return CliResult(completed.returncode, messages, completed.stderr, lines)
+    return CliResult.from_output(completed.returncode, completed.stdout, completed.stderr)
 
 
 def configured_catalog(catalog: Mapping[str, Any], streams: Sequence[str], incremental: bool = False) -> Dict[str, Any]:

@@ -120,14 +120,7 @@ class Image:
             )
         finally:
             shutil.rmtree(folder, ignore_errors=True)
-        lines = completed.stdout.splitlines()
-        messages = []
-        for line in lines:
-            try:
-                messages.append(json.loads(line))
-            except json.JSONDecodeError:
-                messages.append({"type": "NOT_JSON", "line": line})
-        return CliResult(completed.returncode, messages, completed.stderr, lines)
+        return CliResult.from_output(completed.returncode, completed.stdout, completed.stderr)
 
 
 @pytest.fixture(scope="session")
