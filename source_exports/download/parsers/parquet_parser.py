@@ -18,6 +18,9 @@ from source_exports.download.parsers.base import RecordParser, Row, register
 from source_exports.errors import RecordParseError
 
 SPOOL_CHUNK = 1 << 20
+READ_BUFFER = 1 << 16
+"""Column chunks are read through a buffer of this size rather than whole row groups at once
+(`pre_buffer=False`): peak memory follows the batch, not the row group's compressed size."""
 
 
 def to_json_value(value: Any) -> Any:
@@ -54,7 +57,7 @@ class ParquetParser(RecordParser):
     """Apache Parquet, any internal compression pyarrow supports."""
 
     format = "parquet"
-    batch_size = 10_000
+    batch_size = 2_000
 
     def parse_records(self, stream: BinaryIO, file_name: str, logger: logging.Logger) -> Iterator[Row]:
         import pyarrow as pa  # ~45 MB: loaded only when a Parquet file is read
@@ -64,7 +67,7 @@ class ParquetParser(RecordParser):
             shutil.copyfileobj(stream, spool, SPOOL_CHUNK)
             spool.seek(0)
             try:
-                parquet = pq.ParquetFile(spool)
+                parquet = pq.ParquetFile(spool, pre_buffer=False, buffer_size=READ_BUFFER)
             except (pa.ArrowInvalid, OSError) as error:
                 raise RecordParseError(f"Not a readable Parquet file ({error})", file=file_name) from error
             convert = [field.name for field in parquet.schema_arrow if needs_conversion(field.type)]
@@ -76,5 +79,5 @@ class ParquetParser(RecordParser):
                         for column in convert:
                             record[column] = to_json_value(record[column])
                         yield record
-            except (pa.ArrowInvalid, OSError) as error:
+            except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as error:  # invalid UTF-8 in a string column
                 raise RecordParseError(f"Corrupt Parquet data ({error})", file=file_name, row=row + 1) from error

@@ -8,7 +8,7 @@ a missing API-key scope is a 403 whose `detail` names the scope, an expired file
 
 from __future__ import annotations
 
-from typing import Any, Mapping, NoReturn, Optional
+from typing import Any, Mapping, Optional
 
 import requests
 
@@ -111,7 +111,3 @@ def classify(response: requests.Response, action: str, needs_write: bool = False
     if status >= 500:
         return TransientError(message, hint="PostHog had a server error; the sync can be retried", **context)
     return ConfigError(message, hint="PostHog refused the request; check the posthog settings", **context)
-
-
-def raise_for(response: requests.Response, action: str, needs_write: bool = False) -> NoReturn:
-    raise classify(response, action, needs_write)

@@ -1,0 +1,127 @@
+"""The vectorised JSON Lines encoder gives what the row path gives, or hands the file back to it.
+
+Each case reads the same bytes through `read()` (the row path: orjson per line, rows re-serialised)
+and `read_batches()` (lines validated by orjson and spliced as written, metadata appended). The
+fast path keeps each line's own JSON text, so rows are compared as parsed values with their key
+order; a file the row path rejects must be rejected after the same rows with the same message.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+from typing import Any, List, Optional, Tuple
+
+import orjson
+import pytest
+
+from source_exports.download import vectorised
+from source_exports.download.reader import ExportFile, ExportFileReader
+from source_exports.errors import ExportsError
+
+
+class BytesFetcher:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def open(self, mint: Any, name: str) -> io.BytesIO:
+        return io.BytesIO(self.data)
+
+
+def read_both(data: bytes, block_size: int = 64) -> Tuple[Any, Any, int]:
+    """(row path outcome, fast path outcome, rows the vectorised encoder made): outcome = (rows as item
+    lists, error text)."""
+    reader = ExportFileReader(fetcher=BytesFetcher(data))
+    export = ExportFile("f.jsonl", mint=lambda: "unused", format="jsonl", metadata={"job": "j1", "note": None})
+
+    def outcome(rows_of) -> Tuple[List[list], Optional[str]]:
+        rows: List[list] = []
+        try:
+            for row in rows_of():
+                rows.append(list(row.items()))
+        except ExportsError as error:
+            return rows, str(error)
+        return rows, None
+
+    def fast_rows():
+        for batch in reader.read_batches(export):
+            for encoded in batch.encoded():
+                yield orjson.loads(encoded)
+
+    encoder = vectorised.ENCODERS["jsonl"]
+    made: List[int] = []
+
+    def counted(*args: Any) -> Any:  # records the rows the vectorised encoder made
+        for batch in encoder(*args):
+            made.append(len(batch))
+            yield batch
+
+    old = vectorised.JSONL_BLOCK_SIZE
+    vectorised.JSONL_BLOCK_SIZE, vectorised.ENCODERS["jsonl"] = block_size, counted
+    try:
+        return outcome(lambda: reader.read(export)), outcome(fast_rows), sum(made)
+    finally:
+        vectorised.JSONL_BLOCK_SIZE, vectorised.ENCODERS["jsonl"] = old, encoder
+
+
+CASES = {
+    "BOM, blank lines, CRLF, spaces": b'\xef\xbb\xbf{"a": 1}\n\n  {"b" : "x\\ny"}  \r\n\n{"c":[1,{"d":null}]}',
+    "empty objects among others": b'{}\n{"a":1}\n{}\n',
+    "unicode and escapes": '{"s":"żółć 日本 🙂","e":"\\u00e9\\t\\"","n":1.0e3,"big":12345678901234567}\n'.encode(),
+    "lines that only parse joined": b'{"a":1}\n{"a":[{}\n{}]},{"c":1}\n{"z":2}\n',
+    "a line cut in two": b'{"a":1}\n{"a":\n2}\n',
+    "vertical tab before an object": b'{"a":1}\n\x0b{"b":2}\n',
+    "form feed after an object": b'{"a":1}\n{"b":2}\x0c\n',
+    "a non-object line": b'{"a":1}\n[1,2]\n{"b":2}\n',
+    "a scalar line": b'{"a":1}\n"text"\n',
+    "a line that has a metadata key": b'{"a":1}\n{"_ab_source_row":"mine","a":2}\n{"a":3}\n',
+    "null metadata key in a line": b'{"note":"kept?"}\n',
+    "no final newline": b'{"a":1}\n{"a":2}',
+    "only blank lines": b"\n\n  \n",
+    "invalid UTF-8": b'{"a":1}\n{"a":"\xff"}\n',
+}
+
+
+@pytest.mark.parametrize("data", list(CASES.values()), ids=list(CASES))
+@pytest.mark.parametrize("block_size", [7, 64, 1 << 20])
+def test_given_tricky_json_lines_when_read_both_ways_then_rows_and_errors_are_identical(data, block_size):
+    row_path, fast_path, _ = read_both(data, block_size)
+
+    assert fast_path == row_path
+
+
+def test_given_lines_that_only_parse_when_joined_when_read_fast_then_no_invalid_json_is_emitted():
+    row_path, fast_path, _ = read_both(CASES["lines that only parse joined"], block_size=1 << 20)
+
+    assert row_path == ([[("a", 1), ("_ab_source_file", "f.jsonl"), ("_ab_source_row", 1), ("job", "j1"),
+                          ("note", None)]], fast_path[1])  # fmt: skip
+    assert "line 2" in fast_path[1]
+    assert fast_path == row_path
+
+
+def test_given_clean_lines_when_read_fast_then_the_vectorised_encoder_makes_every_row():
+    data = b"".join(orjson.dumps({"id": i, "s": f"v{i}"}) + b"\n" for i in range(500))
+
+    row_path, fast_path, vectorised_rows = read_both(data, block_size=1000)
+
+    assert fast_path == row_path and len(fast_path[0]) == 500
+    assert vectorised_rows == 500
+
+
+def random_line(rng: random.Random) -> bytes:
+    value = {f"k{index}": rng.choice([None, True, 1.5e300, -7, "a\\\"\n\u2028é", [], {}, [1, {"x": None}]])
+             for index in range(rng.randint(0, 4))}  # fmt: skip
+    text = orjson.dumps(value)
+    return rng.choice([b"", b" ", b"\t"]) + text + rng.choice([b"", b" ", b"\r"])
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_given_fuzzed_json_lines_when_read_both_ways_then_rows_are_identical(seed):
+    rng = random.Random(seed)
+    lines = [random_line(rng) if rng.random() < 0.9 else b"" for _ in range(rng.randint(1, 60))]
+    data = b"\n".join(lines) + rng.choice([b"", b"\n"])
+
+    row_path, fast_path, vectorised_rows = read_both(data, block_size=rng.randint(1, 200))
+
+    assert fast_path == row_path
+    assert vectorised_rows == len(row_path[0])
