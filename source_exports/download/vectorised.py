@@ -31,7 +31,10 @@ CSV_BLOCK_SIZE = 1 << 16
 """pyarrow's CSV reader holds several blocks (read-ahead, allocator caches): peak RSS grows by
 ~25 MB per MB of block size, while speed is flat from 64 KiB up (docs/performance.md). A row
 longer than a block makes pyarrow fail; that file then continues on the row path."""
-JSONL_BLOCK_SIZE = 1 << 20
+JSONL_BLOCK_SIZE = 1 << 17
+"""Small on purpose: the dicts orjson builds to validate a 128 KiB block stay in the CPU caches and
+pymalloc reuses their memory block after block; with 1 MiB blocks the encoder took 2.7 s per 1M
+benchmark rows instead of 1.5 s (docs/performance.md). A line longer than a block is carried over."""
 HEADER_PEEK = 1 << 16
 _ESCAPES = {
     code: orjson.dumps(chr(code))[1:-1].decode()

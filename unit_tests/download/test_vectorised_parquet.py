@@ -12,6 +12,8 @@ import datetime
 import decimal
 import io
 import random
+import subprocess
+import sys
 from typing import Any, List, Optional, Tuple
 
 import pyarrow as pa
@@ -216,3 +218,25 @@ def test_given_fuzzed_tables_when_read_both_ways_then_json_bytes_are_identical(s
 
     assert fast_path == row_path
     assert vectorised_rows(batches) == rows
+
+
+PANDAS_PROBE = """
+import io, sys
+import pyarrow.parquet as pq
+from source_exports.download.parquet_batches import encode_column
+for batch in pq.ParquetFile(io.BytesIO(sys.stdin.buffer.read())).iter_batches():  # `read_table` imports pandas
+    for column in batch.columns:
+        encode_column(column)
+print("pandas" in sys.modules)
+"""
+
+
+def test_given_float_and_string_columns_with_nulls_when_encoded_then_pandas_is_not_imported():
+    """`Array.to_numpy` with nulls, `pa.array([...])` and compute calls on Python values import pandas: +40 MB."""
+    table = pa.table({"f": pa.array([1.5, None, float("nan")]), "s": pa.array(["a", None, "b"]), "n": [1, None, 3]})
+
+    probe = subprocess.run(
+        [sys.executable, "-c", PANDAS_PROBE], input=parquet_bytes(table), capture_output=True, check=True
+    )
+
+    assert probe.stdout.strip() == b"False"
