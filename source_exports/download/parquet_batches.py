@@ -22,15 +22,13 @@ from __future__ import annotations
 import array
 import functools
 import itertools
-import shutil
 import struct
-import tempfile
 from typing import Any, BinaryIO, Iterator, List, Mapping
 
 import orjson
 
 from source_exports.download.batch import RecordBatch, string_scalar
-from source_exports.download.parsers.parquet_parser import READ_BUFFER, SPOOL_CHUNK, to_json_value
+from source_exports.download.parsers.parquet_parser import open_spooled_parquet, to_json_value
 from source_exports.download.vectorised import (
     ROW_NUMBER,
     Column,
@@ -118,15 +116,8 @@ def encode_column(column: Any) -> Any:
 def parquet_batches(stream: BinaryIO, tail: Mapping[str, Any], file_name: str) -> Iterator[RecordBatch]:
     """JSON objects for the rows of a Parquet stream, one batch per `BATCH_ROWS` rows."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    with tempfile.TemporaryFile(prefix="source-exports-", suffix=".parquet") as spool:
-        shutil.copyfileobj(stream, spool, SPOOL_CHUNK)
-        spool.seek(0)
-        try:
-            parquet = pq.ParquetFile(spool, pre_buffer=False, buffer_size=READ_BUFFER)
-        except (pa.ArrowInvalid, OSError) as error:
-            raise Unsupported(f"pyarrow could not open it: {error}") from error
+    with open_spooled_parquet(stream, lambda error: Unsupported(f"pyarrow could not open it: {error}")) as parquet:
         names = parquet.schema_arrow.names
         if len(set(names)) != len(names):
             raise Unsupported("duplicate column names")

@@ -7,12 +7,13 @@ dates as ISO-8601 text, decimals as text (no precision lost), binary as base64.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
 import decimal
 import logging
 import shutil
 import tempfile
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO, Callable, Iterator
 
 from source_exports.download.parsers.base import RecordParser, Row, register
 from source_exports.errors import RecordParseError
@@ -52,6 +53,23 @@ def needs_conversion(data_type: Any) -> bool:
     )
 
 
+@contextlib.contextmanager
+def open_spooled_parquet(stream: BinaryIO, unreadable: Callable[[Exception], Exception]) -> Iterator[Any]:
+    """Spool `stream` to a temporary file (Parquet needs random access) and open it lean:
+    no pre-buffering, small read buffers. `unreadable(error)` builds the error to raise."""
+    import pyarrow as pa  # ~45 MB: loaded only when a Parquet file is read
+    import pyarrow.parquet as pq
+
+    with tempfile.TemporaryFile(prefix="source-exports-", suffix=".parquet") as spool:
+        shutil.copyfileobj(stream, spool, SPOOL_CHUNK)
+        spool.seek(0)
+        try:
+            parquet = pq.ParquetFile(spool, pre_buffer=False, buffer_size=READ_BUFFER)
+        except (pa.ArrowInvalid, OSError) as error:
+            raise unreadable(error) from error
+        yield parquet
+
+
 @register
 class ParquetParser(RecordParser):
     """Apache Parquet, any internal compression pyarrow supports."""
@@ -60,16 +78,12 @@ class ParquetParser(RecordParser):
     batch_size = 2_000
 
     def parse_records(self, stream: BinaryIO, file_name: str, logger: logging.Logger) -> Iterator[Row]:
-        import pyarrow as pa  # ~45 MB: loaded only when a Parquet file is read
-        import pyarrow.parquet as pq
+        import pyarrow as pa
 
-        with tempfile.TemporaryFile(prefix="source-exports-", suffix=".parquet") as spool:
-            shutil.copyfileobj(stream, spool, SPOOL_CHUNK)
-            spool.seek(0)
-            try:
-                parquet = pq.ParquetFile(spool, pre_buffer=False, buffer_size=READ_BUFFER)
-            except (pa.ArrowInvalid, OSError) as error:
-                raise RecordParseError(f"Not a readable Parquet file ({error})", file=file_name) from error
+        def unreadable(error: Exception) -> Exception:
+            return RecordParseError(f"Not a readable Parquet file ({error})", file=file_name)
+
+        with open_spooled_parquet(stream, unreadable) as parquet:
             convert = [field.name for field in parquet.schema_arrow if needs_conversion(field.type)]
             row = 0
             try:
