@@ -29,7 +29,10 @@ def end_before_unfinished_runs(
     stream: str,
     logger: logging.Logger = LOGGER,
 ) -> datetime:
-    """The end of this sync: `window.end`, or the creation time of the oldest unfinished run in `window`.
+    """The end of this sync: `window.end`, or 1 ms before the oldest unfinished run in `window`.
+
+    Ending just before the run (not at it) keeps the run inside the next sync's first window
+    whether Cargo reads `createdAfter` as inclusive or strict.
 
     Runs created before `window.end - max_wait` no longer hold the sync back; each is named in a warning.
     """
@@ -52,7 +55,7 @@ def end_before_unfinished_runs(
         f"{stream}: run {oldest_run.get('uuid')} (created {iso(oldest)}, status {oldest_run.get('status')}) "
         "has not finished; this sync stops before it and the next sync starts there"
     )
-    return oldest
+    return oldest - timedelta(milliseconds=1)
 
 
 def warn_about_stale_runs(

@@ -3,6 +3,11 @@
 Cargo's filters are read as `createdAfter` inclusive and `createdBefore` exclusive (the docs do
 not say; see docs/vendors/cargo.md), so adjacent windows share a boundary without sharing a
 run. Boundaries are whole milliseconds because Cargo's timestamps are.
+
+Because that reading is an assumption, the boundaries the connector chooses itself (a sync's
+end, window edges after the first, split points) are kept off whole seconds (`off_grid`): runs
+stamped on round times can then never sit exactly on a boundary, so whichever way Cargo treats
+an edge, no run is lost or exported twice.
 """
 
 from __future__ import annotations
@@ -16,6 +21,9 @@ from source_exports.config import parse_datetime
 DEFAULT_START = datetime(2020, 1, 1, tzinfo=timezone.utc)
 """Lower bound when neither state nor start_date gives one: before Cargo's API existed."""
 
+OFF_GRID = timedelta(milliseconds=337)
+"""Added to a boundary the connector picked that fell on a whole second (see the module docstring)."""
+
 SETTLE = timedelta(minutes=1)
 """Windows end this long before Cargo's clock: runs being created right now may not be listed yet."""
 
@@ -28,6 +36,14 @@ def to_utc(moment: datetime) -> datetime:
         moment.microsecond - moment.microsecond % 1000, tzinfo=timezone.utc,
     )  # fmt: skip
     return moment
+
+
+def off_grid(moment: datetime, limit: Optional[datetime] = None) -> datetime:
+    """Move a boundary that falls on a whole second by `OFF_GRID`, unless that would reach `limit`."""
+    if moment.microsecond:
+        return moment
+    moved = moment + OFF_GRID
+    return moment if limit is not None and moved >= limit else moved
 
 
 def iso(moment: datetime) -> str:
@@ -50,7 +66,7 @@ class Window:
     def split(self) -> List[Window]:
         """Two halves (the middle rounded to a millisecond) — what a `tooManyRuns` answer asks for."""
         half_ms = int(self.duration / timedelta(milliseconds=1)) // 2
-        middle = self.start + timedelta(milliseconds=half_ms)
+        middle = off_grid(self.start + timedelta(milliseconds=half_ms), limit=self.end)
         return [Window(self.start, middle), Window(middle, self.end)]
 
     def as_slice(self) -> Dict[str, str]:
@@ -77,7 +93,7 @@ def plan_windows(start: datetime, end: datetime, size: timedelta) -> List[Window
     cursor = to_utc(start)
     end = to_utc(end)
     while cursor < end:
-        upper = min(cursor + size, end)
+        upper = min(off_grid(cursor + size), end)
         windows.append(Window(cursor, upper))
         cursor = upper
     return windows
@@ -86,4 +102,4 @@ def plan_windows(start: datetime, end: datetime, size: timedelta) -> List[Window
 def sync_end(server_time: Optional[datetime], local_time: Optional[datetime] = None) -> datetime:
     """Where a sync's last window ends: Cargo's clock (ours when unknown) minus `SETTLE`."""
     now = server_time or local_time or datetime.now(timezone.utc)
-    return to_utc(now - SETTLE)
+    return off_grid(to_utc(now - SETTLE))

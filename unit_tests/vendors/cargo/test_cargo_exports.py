@@ -88,9 +88,8 @@ def test_given_too_many_runs_when_exporting_then_window_is_halved_recursively_an
         ("04:00", "06:00"),
         ("06:00", "08:00"),
     ]
-    assert [(w.start - T0, w.end - T0) for w in done] == [
-        (timedelta(hours=h), timedelta(hours=h + 2)) for h in (0, 2, 4, 6)
-    ]
+    edges = [timedelta(0), *(timedelta(milliseconds=ms) for ms in (7_200_168, 14_400_337, 21_600_168))]
+    assert [(w.start - T0, w.end - T0) for w in done] == list(zip(edges, [*edges[1:], timedelta(hours=8)]))
     assert {row["_ab_window_start"][11:16] for row in rows[:2]} == {"00:00"}
 
 
@@ -105,7 +104,7 @@ def test_given_too_many_runs_in_the_minimum_window_when_exporting_then_config_er
         list(subject.export(Window(T0, T0 + timedelta(hours=2))))
 
     message = caught.value.user_message
-    assert "[2025-01-01T00:00:00.000Z, 2025-01-01T01:00:00.000Z)" in message
+    assert "[2025-01-01T00:00:00.000Z, 2025-01-01T00:30:00.168Z)" in message
     assert "field: cargo.run_outputs[0]" in message
     assert "statuses, release_uuid or batch_uuid" in message
 

@@ -25,7 +25,7 @@ from unit_tests.vendors.cargo.builders import (
 )
 
 # given_runs answers with Date 2025-01-01T12:00:00Z: syncs end at 11:59:00 (one minute to settle)
-SYNC_END = "2025-01-01T11:59:00.000Z"
+SYNC_END = "2025-01-01T11:59:00.337Z"
 RUN_TIMES = ["2024-12-05T10:00:00.000Z", "2024-12-15T10:00:00.000Z", "2024-12-25T10:00:00.000Z"]
 
 
@@ -70,15 +70,15 @@ def test_given_state_when_reading_incrementally_then_windows_start_at_cursor_and
 
     assert records_and_states(output) == [
         "run-1",
-        {"created_at": "2024-12-20T00:00:00.000Z"},
+        {"created_at": "2024-12-20T00:00:00.337Z"},
         "run-2",
-        {"created_at": "2024-12-30T00:00:00.000Z"},
+        {"created_at": "2024-12-30T00:00:00.337Z"},
         {"created_at": SYNC_END},
     ]
     assert [(b["createdAfter"], b["createdBefore"]) for b in bodies] == [
-        ("2024-12-10T00:00:00.000Z", "2024-12-20T00:00:00.000Z"),
-        ("2024-12-20T00:00:00.000Z", "2024-12-30T00:00:00.000Z"),
-        ("2024-12-30T00:00:00.000Z", SYNC_END),
+        ("2024-12-10T00:00:00.000Z", "2024-12-20T00:00:00.337Z"),
+        ("2024-12-20T00:00:00.337Z", "2024-12-30T00:00:00.337Z"),
+        ("2024-12-30T00:00:00.337Z", SYNC_END),
     ]
 
 
@@ -91,8 +91,8 @@ def test_given_unfinished_run_when_reading_incrementally_then_sync_and_cursor_st
 
     output = sync("leads", SyncMode.incremental, state={"created_at": "2024-12-20T00:00:00.000Z"})
 
-    assert records_and_states(output) == ["run-2", {"created_at": "2024-12-28T08:00:00.000Z"}]
-    assert bodies[-1]["createdBefore"] == "2024-12-28T08:00:00.000Z"
+    assert records_and_states(output) == ["run-2", {"created_at": "2024-12-28T07:59:59.999Z"}]
+    assert bodies[-1]["createdBefore"] == "2024-12-28T07:59:59.999Z"
 
 
 def test_given_cursor_already_at_the_unfinished_run_when_reading_then_no_export_and_state_is_kept(requests_mock):
@@ -137,7 +137,7 @@ def test_given_too_many_runs_in_a_window_when_reading_then_its_halves_are_read_i
 
     output = sync("leads", SyncMode.incremental, state={"created_at": "2024-12-10T00:00:00.000Z"}, window_days=10)
 
-    assert records_and_states(output)[:4] == ["12-11", "12-12", "12-18", {"created_at": "2024-12-20T00:00:00.000Z"}]
+    assert records_and_states(output)[:4] == ["12-11", "12-12", "12-18", {"created_at": "2024-12-20T00:00:00.337Z"}]
     assert [(b["createdAfter"][5:10], b["createdBefore"][5:10]) for b in bodies[:3]] == [
         ("12-10", "12-20"),
         ("12-10", "12-15"),
@@ -244,7 +244,7 @@ def test_given_no_state_and_no_start_date_when_slicing_then_windows_start_at_the
     assert slices[0]["start"] == "2020-01-01T00:00:00.000Z"
     assert slices[-1]["end"] == SYNC_END
     assert all(a["end"] == b["start"] for a, b in zip(slices, slices[1:]))
-    assert datetime(2020, 1, 1, tzinfo=timezone.utc) + timedelta(days=366) == parse(slices[0]["end"])
+    assert datetime(2020, 1, 1, tzinfo=timezone.utc) + timedelta(days=366, milliseconds=337) == parse(slices[0]["end"])
 
 
 def test_given_unknown_output_node_when_discovering_then_config_error_names_the_entry(requests_mock):

@@ -40,7 +40,7 @@ def test_given_unfinished_runs_when_computing_end_then_the_oldest_creation_time_
 
     end = end_of_sync(requests_mock, runs)
 
-    assert end == T0 + timedelta(days=25.5)
+    assert end == T0 + timedelta(days=25.5) - timedelta(milliseconds=1)  # just before it: kept for next sync
     body = requests_mock.last_request.json()
     assert (body["isFinished"], body["workflowUuid"], body["createdAfter"], body["createdBefore"]) == (
         False,
@@ -61,7 +61,7 @@ def test_given_run_unfinished_longer_than_the_bound_when_computing_end_then_skip
     with caplog.at_level(logging.WARNING):
         end = end_of_sync(requests_mock, runs, max_wait=timedelta(days=7))
 
-    assert end == T0 + timedelta(days=28)
+    assert end == T0 + timedelta(days=28) - timedelta(milliseconds=1)
     assert "stuck-run" in caplog.text and "more than 7 days" in caplog.text
     assert "fresh-run" not in caplog.text
 
