@@ -30,13 +30,10 @@ import orjson
 from source_exports.download.batch import RecordBatch, string_scalar
 from source_exports.download.parsers.parquet_parser import open_spooled_parquet, to_json_value
 from source_exports.download.vectorised import (
-    ROW_NUMBER,
-    Column,
     Unsupported,
     escape_json_strings,
-    json_text,
     object_layout,
-    row_numbers,
+    object_pieces,
 )
 
 BATCH_ROWS = 2_000
@@ -134,22 +131,9 @@ def parquet_batches(stream: BinaryIO, tail: Mapping[str, Any], file_name: str) -
             count = block.num_rows
             if not count:
                 continue
-            pieces: List[Any] = []
-            literal = "{"
-            for position, (key, source) in enumerate(layout):
-                literal += ("," if position else "") + json_text(key) + ":"
-                if source is ROW_NUMBER:
-                    pieces += [literal, row_numbers(done + 1, count)]
-                    literal = ""
-                elif isinstance(source, Column):
-                    try:
-                        encoded = encode_column(block.column(source.index))
-                    except Unsupported as why:
-                        raise Unsupported(str(why), rows_done=done) from why
-                    pieces += [literal, encoded]
-                    literal = ""
-                else:
-                    literal += json_text(source)
-            pieces.append(literal + "}")
+            try:
+                pieces = object_pieces(layout, block, done + 1, encode_column)
+            except Unsupported as why:
+                raise Unsupported(str(why), rows_done=done) from why
             done += count
             yield RecordBatch.from_pieces(pieces, count)

@@ -131,6 +131,26 @@ def escape_json_strings(column: Any) -> Any:
     return column
 
 
+
+def object_pieces(layout: Any, block: Any, first_row: int, encode: Any, quote: str = "") -> List[Any]:
+    """The pieces of one block's JSON objects, in `layout` order: constant text between columns,
+    one encoded array per column (`encode(column)`, wrapped in `quote`) and the row numbers."""
+    count = block.num_rows
+    pieces: List[Any] = []
+    literal = "{"
+    for position, (key, source) in enumerate(layout):
+        literal += ("," if position else "") + json_text(key) + ":"
+        if source is ROW_NUMBER:
+            pieces += [literal, row_numbers(first_row, count)]
+            literal = ""
+        elif isinstance(source, Column):
+            pieces += [literal + quote, encode(block.column(source.index))]
+            literal = quote
+        else:
+            literal += json_text(source)
+    pieces.append(literal + "}")
+    return pieces
+
 def csv_batches(stream: io.BufferedReader, tail: Mapping[str, Any], file_name: str) -> Iterator[RecordBatch]:
     """JSON objects for the rows of a CSV stream, one batch per pyarrow block."""
     import pyarrow as pa
@@ -169,21 +189,7 @@ def csv_batches(stream: io.BufferedReader, tail: Mapping[str, Any], file_name: s
         count = block.num_rows
         if not count:
             continue
-        pieces: List[Any] = []
-        literal = "{"
-        for position, (key, source) in enumerate(layout):
-            literal += ("," if position else "") + json_text(key) + ":"
-            if source is ROW_NUMBER:
-                pieces.append(literal)
-                pieces.append(row_numbers(done + 1, count))
-                literal = ""
-            elif isinstance(source, Column):
-                pieces.append(literal + '"')
-                pieces.append(escape_json_strings(block.column(source.index)))
-                literal = '"'
-            else:
-                literal += json_text(source)
-        pieces.append(literal + "}")
+        pieces = object_pieces(layout, block, done + 1, escape_json_strings, quote='"')
         done += count
         yield RecordBatch.from_pieces(pieces, count)
 
