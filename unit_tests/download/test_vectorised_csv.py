@@ -12,7 +12,7 @@ import contextlib
 import gzip
 import io
 import random
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, Tuple
 
 import orjson
 import pytest
@@ -20,31 +20,13 @@ import pytest
 from source_exports.download import vectorised
 from source_exports.download.reader import ExportFile, ExportFileReader
 from source_exports.errors import ExportsError
-
-
-class BytesFetcher:
-    """A fetcher that serves one in-memory body (no HTTP: these tests are about parsing)."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def open(self, mint: Any, name: str) -> io.BytesIO:
-        return io.BytesIO(self.data)
+from unit_tests.download.both_paths import BytesFetcher, outcome
 
 
 def read_both(data: bytes, block_size: int = 256) -> Tuple[Any, Any, List[Any]]:
     """(row path outcome, fast path outcome, fast batches): outcome = (rows as item lists, error text)."""
     reader = ExportFileReader(fetcher=BytesFetcher(data))
     export = ExportFile("f.csv", mint=lambda: "unused", format="csv", metadata={"job": "j1", "note": None})
-
-    def outcome(rows_of) -> Tuple[List[list], Optional[str]]:
-        rows: List[list] = []
-        try:
-            for row in rows_of():
-                rows.append(list(row.items()))
-        except ExportsError as error:
-            return rows, str(error)
-        return rows, None
 
     batches: List[Any] = []
 

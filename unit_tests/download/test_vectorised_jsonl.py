@@ -8,24 +8,15 @@ order; a file the row path rejects must be rejected after the same rows with the
 
 from __future__ import annotations
 
-import io
 import random
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, Tuple
 
 import orjson
 import pytest
 
 from source_exports.download import vectorised
 from source_exports.download.reader import ExportFile, ExportFileReader
-from source_exports.errors import ExportsError
-
-
-class BytesFetcher:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def open(self, mint: Any, name: str) -> io.BytesIO:
-        return io.BytesIO(self.data)
+from unit_tests.download.both_paths import BytesFetcher, outcome
 
 
 def read_both(data: bytes, block_size: int = 64) -> Tuple[Any, Any, int]:
@@ -33,15 +24,6 @@ def read_both(data: bytes, block_size: int = 64) -> Tuple[Any, Any, int]:
     lists, error text)."""
     reader = ExportFileReader(fetcher=BytesFetcher(data))
     export = ExportFile("f.jsonl", mint=lambda: "unused", format="jsonl", metadata={"job": "j1", "note": None})
-
-    def outcome(rows_of) -> Tuple[List[list], Optional[str]]:
-        rows: List[list] = []
-        try:
-            for row in rows_of():
-                rows.append(list(row.items()))
-        except ExportsError as error:
-            return rows, str(error)
-        return rows, None
 
     def fast_rows():
         for batch in reader.read_batches(export):

@@ -24,17 +24,7 @@ from source_exports.download import parquet_batches
 from source_exports.download.batch import encode_row
 from source_exports.download.parsers.parquet_parser import ParquetParser
 from source_exports.download.reader import ExportFile, ExportFileReader
-from source_exports.errors import ExportsError
-
-
-class BytesFetcher:
-    """A fetcher that serves one in-memory body (no HTTP: these tests are about encoding)."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def open(self, mint: Any, name: str) -> io.BytesIO:
-        return io.BytesIO(self.data)
+from unit_tests.download.both_paths import BytesFetcher, outcome
 
 
 def parquet_bytes(table: pa.Table, row_group_size: Optional[int] = None) -> bytes:
@@ -49,29 +39,15 @@ def read_both(data: bytes, metadata: Optional[dict] = None, batch_rows: int = 3)
     export = ExportFile("f.parquet", mint=lambda: "unused", format="parquet", metadata=metadata or {"job": "j1"})
     batches: List[Any] = []
 
-    def row_path() -> Tuple[List[bytes], Optional[str]]:
-        rows: List[bytes] = []
-        try:
-            for row in reader.read(export):
-                rows.append(encode_row(row))
-        except ExportsError as error:
-            return rows, str(error)
-        return rows, None
-
-    def fast_path() -> Tuple[List[bytes], Optional[str]]:
-        rows: List[bytes] = []
-        try:
-            for batch in reader.read_batches(export):
-                batches.append(batch)
-                rows.extend(batch.encoded())
-        except ExportsError as error:
-            return rows, str(error)
-        return rows, None
+    def fast_encoded():
+        for batch in reader.read_batches(export):
+            batches.append(batch)
+            yield from batch.encoded()
 
     old = parquet_batches.BATCH_ROWS, ParquetParser.batch_size
     parquet_batches.BATCH_ROWS = ParquetParser.batch_size = batch_rows  # both paths fail at the same batch
     try:
-        return row_path(), fast_path(), batches
+        return outcome(lambda: reader.read(export), encode_row), outcome(fast_encoded, lambda encoded: encoded), batches
     finally:
         parquet_batches.BATCH_ROWS, ParquetParser.batch_size = old
 
