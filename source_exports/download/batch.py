@@ -67,7 +67,7 @@ class RecordBatch:
 
     @classmethod
     def from_rows(cls, rows: Sequence[Row]) -> RecordBatch:
-        return cls([orjson.dumps(row, default=str) for row in rows])
+        return cls([encode_row(row) for row in rows])
 
     @classmethod
     def from_pieces(cls, pieces: List[Any], count: int) -> RecordBatch:
