@@ -1,6 +1,6 @@
 """The library route for formats no vendor serves yet: the whole protocol path, one synthetic stream.
 
-`python -m bench.library FORMAT URL` runs `ExportsEntrypoint` (what `source-exports` runs) over
+`python -m bench.library FORMAT URL` runs `launch` (what `source-exports` runs) over
 a source with one full-refresh stream that reads the file through `ExportFileReader.records()`,
 as vendor file streams do, and prints the Airbyte messages to stdout.
 """
@@ -16,7 +16,7 @@ from typing import Any, Iterable, List, Mapping
 from airbyte_cdk.models import SyncMode
 
 from source_exports.download.reader import ExportFile, ExportFileReader
-from source_exports.run import ExportsEntrypoint, install_no_traceback_filter
+from source_exports.run import exit_without_teardown, launch
 from source_exports.source import SourceExports
 from source_exports.streams import ExportsStream
 
@@ -62,13 +62,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / "config.json").write_text("{}")
         (Path(folder) / "catalog.json").write_text(json.dumps(catalog))
-        entrypoint = ExportsEntrypoint(LibrarySource(url, fmt))
-        install_no_traceback_filter()
         args = ["read", "--config", f"{folder}/config.json", "--catalog", f"{folder}/catalog.json"]
-        out = sys.stdout.buffer
-        for message in entrypoint.run(entrypoint.parse_args(args)):
-            out.write((message + "\n").encode() if isinstance(message, str) else message)
-        out.flush()
+        launch(args, LibrarySource(url, fmt))
+    exit_without_teardown()  # as `source-exports` ends
 
 
 if __name__ == "__main__":

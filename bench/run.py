@@ -6,7 +6,10 @@ For each format (CSV, gzip CSV, JSON Lines, Parquet) the same deterministic file
   gzip CSV; `bench.route`), or `python -m bench.library` (JSON Lines, Parquet: no vendor serves
   them as files yet; the same entrypoint and reader, one synthetic stream);
 - the lean reference (`bench.lean`): stream → stdlib csv/json → orjson RECORD lines.
-Each is a child process; its stdout is counted (RECORD lines), its peak RSS is its VmHWM.
+Both run on `--python` (default: this interpreter; `make bench` passes `.venv-bench`, which holds
+the runtime dependencies only, as the container image does). Each is a child process; its stdout
+is counted (RECORD lines), its peak RSS is its VmHWM. The fake servers run in a third process
+(`bench.serve`), so serving does not compete with counting for one GIL.
 Prints rows/s, MB/s (of the file), wall time and peak RSS per run (median of `--repeat`), and the
 connector/reference ratio.
 """
@@ -14,8 +17,9 @@ connector/reference ratio.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import shutil
+import os
 import subprocess
 import sys
 import tempfile
@@ -23,14 +27,15 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Any, BinaryIO, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from bench import route
 from bench.data import generate
-from integration_tests.fake_servers.storage import FakeStorage
 
 FORMATS = ("csv", "csv.gz", "jsonl", "parquet")
 RECORD = b'{"type":"RECORD"'
+ROOT = Path(__file__).resolve().parent.parent
+"""The repository: `bench.library` / `bench.lean` are imported from it whichever `--python` runs them."""
 
 
 @dataclass
@@ -51,6 +56,11 @@ class Measurement:
         return self.file_mb / self.seconds if self.seconds else 0.0
 
 
+def child_env() -> Dict[str, str]:
+    """The environment of every child: the repository importable whichever interpreter runs it."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+
+
 def peak_rss_mb(pid: int) -> Optional[float]:
     try:
         with open(f"/proc/{pid}/status") as status:
@@ -63,83 +73,108 @@ def peak_rss_mb(pid: int) -> Optional[float]:
 
 
 def measure(command: Sequence[str], fmt: str, pipeline: str, file_mb: float) -> Measurement:
-    """Run `command`, count RECORD lines on its stdout, poll its peak RSS until it exits."""
-    started = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    peak = [0.0]
-    done = threading.Event()
+    """Run `command` and poll its peak RSS until it exits; then count the RECORD lines it printed.
 
-    def poll() -> None:
-        while not done.is_set():
-            value = peak_rss_mb(child.pid)
-            if value:
-                peak[0] = max(peak[0], value)
-            done.wait(0.02)
+    Its stdout goes to a temporary file, a consumer that always keeps up: on a 2-core machine a
+    process reading and counting the pipe as it fills takes a core from the pipeline it measures,
+    and costs the faster pipeline more (docs/performance.md).
+    """
+    with tempfile.TemporaryFile(prefix="bench-stdout-") as output:
+        started = time.perf_counter()
+        child = subprocess.Popen(command, stdout=output, stderr=subprocess.PIPE, env=child_env())
+        peak = [0.0]
+        done = threading.Event()
 
-    poller = threading.Thread(target=poll, daemon=True)
-    poller.start()
-    errors: List[bytes] = []
-    drain = threading.Thread(target=lambda: errors.append(child.stderr.read()), daemon=True)
-    drain.start()
-    rows, tail = 0, b""
-    other: List[bytes] = []
-    while True:
-        chunk = child.stdout.read(1 << 20)
-        if not chunk:
-            break
-        data = tail + chunk
-        rows += data.count(RECORD)
-        tail = data[-(len(RECORD) - 1) :]
-        rows -= tail.count(RECORD)  # never: a full marker cannot fit in the kept tail
-        if b'"type":"TRACE"' in chunk and b'"ERROR"' in chunk:
-            other.append(chunk[chunk.find(b'"type":"TRACE"') - 1 :][:2000])
-    code = child.wait()
-    seconds = time.perf_counter() - started
-    done.set()
-    poller.join()
-    drain.join()
-    if code != 0 or other:
-        detail = (b"".join(other) or b"".join(errors))[-2000:].decode(errors="replace")
+        def poll() -> None:
+            while not done.is_set():
+                value = peak_rss_mb(child.pid)
+                if value:
+                    peak[0] = max(peak[0], value)
+                done.wait(0.02)
+
+        poller = threading.Thread(target=poll, daemon=True)
+        poller.start()
+        errors: List[bytes] = []
+        drain = threading.Thread(target=lambda: errors.append(child.stderr.read()), daemon=True)
+        drain.start()
+        code = child.wait()
+        seconds = time.perf_counter() - started
+        done.set()
+        poller.join()
+        drain.join()
+        output.seek(0)
+        rows, failures = count_records(output)
+    if code != 0 or failures:
+        detail = (b"".join(failures) or b"".join(errors))[-2000:].decode(errors="replace")
         raise RuntimeError(f"{pipeline} on {fmt} failed (exit {code}): {detail}")
     return Measurement(fmt, pipeline, rows, seconds, peak[0], file_mb)
 
 
-def connector_command(fmt: str, url: str, folder: Path, cargo: Optional[route.BenchCargo]) -> List[str]:
-    if cargo is not None:
-        (folder / "config.json").write_text(json.dumps(route.config(cargo)))
+def count_records(output: BinaryIO) -> Tuple[int, List[bytes]]:
+    """RECORD lines, and the TRACE error lines, of a pipeline's output."""
+    rows, failures = 0, []
+    for line in output:
+        if line.startswith(RECORD):
+            rows += 1
+        elif line.startswith(b'{"type":"TRACE"') and b'"ERROR"' in line:
+            failures.append(line[:2000])
+    return rows, failures
+
+
+def connector_command(fmt: str, endpoint: Dict[str, Any], folder: Path, python: str = sys.executable) -> List[str]:
+    """The installed command over a fake Cargo (`endpoint` has its config), else `bench.library` on the URL."""
+    if "cargo_config" in endpoint:
+        (folder / "config.json").write_text(json.dumps(endpoint["cargo_config"]))
         (folder / "catalog.json").write_text(json.dumps(route.catalog()))
-        command = shutil.which("source-exports") or str(Path(sys.executable).parent / "source-exports")
+        command = str(Path(python).parent / "source-exports")
         return [command, "read", "--config", str(folder / "config.json"), "--catalog", str(folder / "catalog.json")]
-    return [sys.executable, "-m", "bench.library", fmt, url]
+    return [python, "-m", "bench.library", fmt, endpoint["url"]]
+
+
+@contextlib.contextmanager
+def served(files: Dict[str, Path], cargo_formats: Sequence[str]) -> Iterator[Dict[str, Dict[str, Any]]]:
+    """`bench.serve` in its own process (see there): format → {"url", and "cargo_config" for `cargo_formats`}."""
+    arguments = [f"{fmt}={path}" for fmt, path in files.items()]
+    command = [sys.executable, "-m", "bench.serve", *arguments]
+    server = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=child_env())
+    try:
+        line = server.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the benchmark's fake servers did not start (exit {server.wait()})")
+        endpoints = json.loads(line)
+        for fmt in set(endpoints) - set(cargo_formats):
+            endpoints[fmt].pop("cargo_config", None)
+        yield endpoints
+    finally:
+        server.stdin.close()
+        server.wait(timeout=30)
 
 
 def run_bench(
-    rows: int, repeat: int, formats: Sequence[str], data_dir: Path, csv_route: str = "cargo"
+    rows: int,
+    repeat: int,
+    formats: Sequence[str],
+    data_dir: Path,
+    csv_route: str = "cargo",
+    python: str = sys.executable,
 ) -> List[Dict[str, Measurement]]:
-    """Median measurements per format: [{"connector": m, "lean": m}, ...]."""
+    """Median measurements per format: [{"connector": m, "lean": m}, ...], both pipelines run by `python`."""
     paths = generate(data_dir, rows)
+    cargo_formats = [fmt for fmt in formats if fmt in ("csv", "csv.gz") and csv_route == "cargo"]
     results = []
-    with FakeStorage() as storage, tempfile.TemporaryDirectory(prefix="bench-") as scratch:
+    with served({fmt: paths[fmt] for fmt in formats}, cargo_formats) as endpoints, tempfile.TemporaryDirectory(
+        prefix="bench-"
+    ) as scratch:
         for fmt in formats:
-            path = paths[fmt]
-            file_mb = path.stat().st_size / 1e6
-            key = f"files/{path.name}"
-            storage.put_file(key, str(path), content_type="application/octet-stream")
-            url = storage.sign(key, ttl_seconds=3600)
-            via_cargo = fmt in ("csv", "csv.gz") and csv_route == "cargo"
-            cargo = route.BenchCargo(storage, str(path)).start() if via_cargo else None
-            try:
-                runs: Dict[str, List[Measurement]] = {"connector": [], "lean": []}
-                for _ in range(repeat):
-                    command = connector_command(fmt, url, Path(scratch), cargo)
-                    runs["connector"].append(measure(command, fmt, "connector", file_mb))
-                    lean = [sys.executable, "-m", "bench.lean", fmt, url]
-                    runs["lean"].append(measure(lean, fmt, "lean", file_mb))
-            finally:
-                if cargo is not None:
-                    cargo.stop()
+            file_mb = paths[fmt].stat().st_size / 1e6
+            runs: Dict[str, List[Measurement]] = {"connector": [], "lean": []}
+            for _ in range(repeat):
+                command = connector_command(fmt, endpoints[fmt], Path(scratch), python)
+                runs["connector"].append(measure(command, fmt, "connector", file_mb))
+                lean = [python, "-m", "bench.lean", fmt, endpoints[fmt]["url"]]
+                runs["lean"].append(measure(lean, fmt, "lean", file_mb))
             results.append({name: median(items) for name, items in runs.items()})
-            print_row(results[-1], rows, cargo_route=via_cargo)
+            print_row(results[-1], rows, cargo_route=fmt in cargo_formats)
     return results
 
 
@@ -178,8 +213,14 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument(
         "--csv-route", choices=("cargo", "library"), default="cargo", help="how the connector gets the CSV files"
     )
+    parser.add_argument(
+        "--python",
+        default=sys.executable,
+        help="interpreter of the environment both pipelines run in (its bin/ must hold source-exports)",
+    )
     args = parser.parse_args(argv)
     formats = [fmt for fmt in args.formats.split(",") if fmt]
     print(f"{args.rows:,} rows × 13 columns, median of {args.repeat}; files in {args.data_dir}", flush=True)
+    print(f"both pipelines run on {args.python}", flush=True)
     print(HEADER, flush=True)
-    run_bench(args.rows, args.repeat, formats, args.data_dir, args.csv_route)
+    run_bench(args.rows, args.repeat, formats, args.data_dir, args.csv_route, args.python)

@@ -123,9 +123,9 @@ def read_state_or_explain(source: SourceExports, path: Optional[str]) -> list:
         ) from None
 
 
-def launch(args: List[str]) -> None:
+def launch(args: List[str], source: Optional[SourceExports] = None) -> None:
     """Run one protocol command and print its messages, one JSON line each."""
-    entrypoint = ExportsEntrypoint(SourceExports())
+    entrypoint = ExportsEntrypoint(source if source is not None else SourceExports())
     install_no_traceback_filter()
     parsed = entrypoint.parse_args(args)
     out = sys.stdout.buffer
@@ -138,3 +138,17 @@ def launch(args: List[str]) -> None:
 def run(argv: Optional[List[str]] = None) -> None:
     """Console-script entry point."""
     launch(sys.argv[1:] if argv is None else argv)
+    exit_without_teardown()
+
+
+def exit_without_teardown() -> None:
+    """End a command that succeeded, once its output is flushed, skipping the interpreter's teardown.
+
+    Freeing every module of airbyte-cdk, pyarrow, ... costs ~0.15 s of every command and leaves
+    nothing behind that matters: streams and temporary files are closed by then, download threads
+    have finished. A failing command raises before this and exits the ordinary way.
+    """
+    logging.shutdown()  # flushes every log handler
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

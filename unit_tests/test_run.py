@@ -3,6 +3,8 @@
 import json
 import logging
 
+import pytest
+
 from airbyte_cdk.models import AirbyteMessage, AirbyteRecordMessage, Type
 
 from source_exports.run import ExportsEntrypoint, NoTracebackFilter, launch
@@ -35,3 +37,42 @@ def test_given_spec_command_when_launched_then_one_spec_message_with_every_vendo
     assert len(specs) == 1
     properties = specs[0]["spec"]["connectionSpecification"]["properties"]
     assert "start_date" in properties
+
+
+class Recorder:
+    """Stands in for stdout/stderr: records flushes in the shared event list."""
+
+    def __init__(self, name, events):
+        self.name, self.events = name, events
+
+    def flush(self):
+        self.events.append(("flush", self.name))
+
+
+def test_given_a_command_succeeds_when_run_then_output_is_flushed_before_the_process_ends(monkeypatch):
+    import source_exports.run as run_module
+
+    events = []
+    monkeypatch.setattr(run_module, "launch", lambda args: events.append(("launch", args)))
+    monkeypatch.setattr(run_module.sys, "stdout", Recorder("stdout", events))
+    monkeypatch.setattr(run_module.sys, "stderr", Recorder("stderr", events))
+    monkeypatch.setattr(run_module.os, "_exit", lambda code: events.append(("exit", code)))
+
+    run_module.run(["spec"])
+
+    assert events == [("launch", ["spec"]), ("flush", "stdout"), ("flush", "stderr"), ("exit", 0)]
+
+
+def test_given_a_command_fails_when_run_then_it_raises_instead_of_exiting_early(monkeypatch):
+    import source_exports.run as run_module
+
+    exits = []
+
+    def fail(args):
+        raise RuntimeError("config_error already reported")
+
+    monkeypatch.setattr(run_module, "launch", fail)
+    monkeypatch.setattr(run_module.os, "_exit", exits.append)
+    with pytest.raises(RuntimeError):
+        run_module.run(["read"])
+    assert exits == []

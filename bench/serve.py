@@ -1,0 +1,44 @@
+"""`python -m bench.serve FORMAT=PATH ...`: the benchmark's fake servers, in a process of their own.
+
+The fake servers are Python threads. Run inside the benchmark process they would share one GIL
+with the loop that counts the measured pipeline's output, and slow whichever pipeline writes
+faster. Here they get their own interpreter: this prints one JSON line, per format the signed
+URL of its file and, for CSV formats, the config of a fake Cargo that exports it, then serves
+until its stdin is closed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Dict, List
+
+from bench import route
+from integration_tests.fake_servers.storage import FakeStorage
+
+CARGO_FORMATS = ("csv", "csv.gz")
+
+
+def main(argv: List[str]) -> None:
+    files = dict(argument.split("=", 1) for argument in argv)
+    with FakeStorage() as storage:
+        endpoints: Dict[str, Dict[str, Any]] = {}
+        cargos = []
+        for fmt, path in files.items():
+            key = f"files/{Path(path).name}"
+            storage.put_file(key, path, content_type="application/octet-stream")
+            endpoints[fmt] = {"url": storage.sign(key, ttl_seconds=24 * 3600)}
+            if fmt in CARGO_FORMATS:
+                cargos.append(route.BenchCargo(storage, path).start())
+                endpoints[fmt]["cargo_config"] = route.config(cargos[-1])
+        try:
+            print(json.dumps(endpoints), flush=True)
+            sys.stdin.read()
+        finally:
+            for cargo in cargos:
+                cargo.stop()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

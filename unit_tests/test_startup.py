@@ -1,0 +1,132 @@
+"""`startup`: the faster attribute-doc reader gives exactly what `attributes_doc` gives, and is installed."""
+
+import importlib
+import inspect
+import sys
+import textwrap
+
+import attributes_doc
+import pytest
+import serpyco_rs
+from airbyte_cdk.models import airbyte_protocol
+from attributes_doc._base import FStringFound
+
+from source_exports import startup
+from source_exports.startup import fast_attributes_doc
+
+SAMPLE = '''
+class Base:
+    a: int = 1
+    """doc of a"""
+    b = 2
+    """doc of b, overridden below"""
+
+
+def factory():
+    class Local(Base):
+        c: int = 3
+        """local c"""
+
+    return Local
+
+
+class Outer:
+    class Inner(Base):
+        b = 4
+        """inner b"""
+        x = y = 5
+        """x and y"""
+        n = 6
+        7
+        """not a string above: skipped"""
+
+
+def decorate(cls):
+    return cls
+
+
+@decorate
+class Decorated(Base):
+    d: str
+    """decorated d"""
+
+
+class Formatted:
+    f = 1
+    f"""an f-string docstring ({f})"""
+'''
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("startup_sample")
+    (folder / "startup_sample.py").write_text(textwrap.dedent(SAMPLE))
+    sys.path.insert(0, str(folder))
+    try:
+        yield importlib.import_module("startup_sample")
+    finally:
+        sys.path.remove(str(folder))
+        sys.modules.pop("startup_sample", None)
+
+
+def protocol_classes():
+    return [value for value in vars(airbyte_protocol).values() if inspect.isclass(value)]
+
+
+def test_given_every_airbyte_protocol_class_when_read_then_docs_equal_attributes_doc():
+    classes = protocol_classes()
+    assert len(classes) >= 30
+    for cls in classes:
+        assert fast_attributes_doc(cls) == attributes_doc.get_attributes_doc(cls), cls
+
+
+@pytest.mark.parametrize("name", ["Base", "Outer.Inner", "Decorated", "factory"])
+def test_given_nested_local_and_decorated_classes_when_read_then_docs_equal_attributes_doc(sample, name):
+    cls = sample.factory() if name == "factory" else eval(f"sample.{name}")
+    assert fast_attributes_doc(cls) == attributes_doc.get_attributes_doc(cls)
+    assert fast_attributes_doc(cls)  # each sample class has docs, so equality is not trivially {} == {}
+
+
+def test_given_inherited_and_overridden_docs_when_read_then_subclass_wins(sample):
+    assert fast_attributes_doc(sample.Outer.Inner) == {
+        "a": "doc of a",
+        "b": "inner b",
+        "x": "x and y",
+        "y": "x and y",
+    }
+
+
+def test_given_an_f_string_attribute_doc_when_read_then_both_raise(sample):
+    with pytest.raises(FStringFound):
+        attributes_doc.get_attributes_doc(sample.Formatted)
+    with pytest.raises(FStringFound):
+        fast_attributes_doc(sample.Formatted)
+
+
+def test_given_builtin_classes_when_read_then_no_docs():
+    assert fast_attributes_doc(dict) == attributes_doc.get_attributes_doc(dict) == {}
+
+
+def test_given_the_package_is_imported_then_serpyco_uses_the_fast_reader():
+    for name in startup.PATCHED:
+        assert importlib.import_module(name).get_attributes_doc.__wrapped__ is fast_attributes_doc
+
+
+def test_given_the_fast_reader_when_a_serializer_is_built_then_its_json_schema_is_unchanged(monkeypatch):
+    fast = serpyco_rs.Serializer(airbyte_protocol.AirbyteMessage, omit_none=True).get_json_schema()
+    original = importlib.import_module("functools").cache(attributes_doc.get_attributes_doc)
+    for name in startup.PATCHED:
+        monkeypatch.setattr(importlib.import_module(name), "get_attributes_doc", original)
+    assert serpyco_rs.Serializer(airbyte_protocol.AirbyteMessage, omit_none=True).get_json_schema() == fast
+
+
+def test_given_no_pool_chosen_when_installed_then_jemalloc_is_asked_for(monkeypatch):
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    startup.install()
+    assert startup.os.environ["ARROW_DEFAULT_MEMORY_POOL"] == "jemalloc"
+
+
+def test_given_a_pool_chosen_by_the_user_when_installed_then_it_is_kept(monkeypatch):
+    monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "system")
+    startup.install()
+    assert startup.os.environ["ARROW_DEFAULT_MEMORY_POOL"] == "system"
