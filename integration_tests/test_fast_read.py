@@ -4,8 +4,10 @@ A synthetic incremental stream reads tricky files (quotes, embedded newlines, un
 fields, nulls, ragged rows, BOM; CSV, gzip CSV, JSON Lines, Parquet) one file per slice. The
 same read runs with batches (fast) and without (the stock CDK record path) and every RECORD,
 STATE (with its record count) and stream status must match, value by value and key by key.
+PostHog's events stream (per-row transform, then batches) is compared the same way.
 """
 
+import re
 
 import pytest
 
@@ -133,3 +135,75 @@ def test_given_saved_state_when_read_fast_then_it_resumes_like_the_slow_path(sto
     fast, slow, _, _ = read_both(storage, ["exports/events.jsonl"], state=state)
     assert comparable(fast) == comparable(slow)
     assert any(item[0] == "RECORD" for item in comparable(fast))
+
+
+# PostHog: per-row work (JSON text columns, timestamps, replay fingerprints), then batches on the fast path
+
+PER_EXPORT = ("_ab_source_file", "_ab_export_id")
+
+
+def posthog_read(entrypoint_class, posthog):
+    from source_exports.source import SourceExports
+
+    streams = ["posthog_events"]
+    catalog = {
+        "streams": [
+            {
+                "stream": {"name": name, "json_schema": {"type": "object"}, "supported_sync_modes": ["full_refresh"]},
+                "sync_mode": "full_refresh",
+                "destination_sync_mode": "append",
+            }
+            for name in streams
+        ]
+    }
+    source = SourceExports()
+    config = {"posthog": posthog.config_block(file_format="JSONLines", compression=None)}
+    original = source.streams
+    source.streams = lambda _: original(config)  # run_read passes an empty config file
+    return run_read(entrypoint_class, source, catalog)
+
+
+def without_per_export_columns(items):
+    """`comparable` output without what differs between two exports: ids, file names, state values."""
+    result = []
+    for item in items:
+        if item[0] == "RECORD":
+            item = (item[0], item[1], [(key, value) for key, value in item[2] if key not in PER_EXPORT])
+        elif item[0] == "STATE":
+            item = ("STATE",)
+        elif item[0] == "ERROR":
+            item = (item[0], re.sub(r"file: [^,]+", "file: …", item[1]), item[2])
+        result.append(item)
+    return result
+
+
+@pytest.fixture
+def posthog():
+    from integration_tests.fake_servers.posthog import FakePostHog
+
+    with FakeStorage() as storage, FakePostHog(storage, n_events=2_600, rows_per_part=900) as server:
+        yield server
+
+
+def test_given_posthog_events_when_read_fast_and_slow_then_records_and_messages_are_identical(posthog):
+    fast = without_per_export_columns(comparable(posthog_read(ExportsEntrypoint, posthog)))
+    slow = without_per_export_columns(comparable(posthog_read(SlowEntrypoint, posthog)))
+
+    assert fast == slow
+    records = [dict(item[2]) for item in fast if item[0] == "RECORD"]
+    assert len(records) == 2_600
+    assert all(record["timestamp"].endswith("Z") and isinstance(record["properties"], dict) for record in records)
+
+
+def test_given_a_damaged_posthog_row_when_read_fast_and_slow_then_same_rows_before_the_same_error(posthog):
+    damaged = sorted(posthog.events, key=lambda event: event["_inserted_at"])[-1_500]
+    damaged["properties"] = '{"cut": '
+
+    fast = without_per_export_columns(comparable(posthog_read(ExportsEntrypoint, posthog)))
+    slow = without_per_export_columns(comparable(posthog_read(SlowEntrypoint, posthog)))
+
+    assert fast == slow
+    errors = [item for item in fast if item[0] == "ERROR"]
+    assert errors and "field: properties" in errors[0][1] and "row: " in errors[0][1]
+    records = [dict(item[2]) for item in fast if item[0] == "RECORD"]
+    assert 0 < len(records) < 2_600 and damaged["uuid"] not in {record["uuid"] for record in records}

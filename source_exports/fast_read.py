@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Iterator, List, Mapping, Optional, Union
+from collections.abc import Mapping
+from typing import Any, Iterator, List, Optional, Union
 
 import orjson
 from airbyte_cdk.models import AirbyteMessage, AirbyteStreamStatus, ConfiguredAirbyteStream
@@ -30,10 +31,7 @@ from airbyte_cdk.models import Type as MessageType
 from airbyte_cdk.sources.utils.transform import TransformConfig
 from airbyte_cdk.utils.stream_status_utils import as_airbyte_message as stream_status_as_airbyte_message
 
-from source_exports.download.batch import RecordBatch
-
-ROWS_PER_BATCH = 1_000
-"""Plain rows (streams that do not yield batches) are written in groups of this many."""
+from source_exports.download.batch import ROWS_PER_BATCH, RecordBatch
 
 
 class BatchMessage:

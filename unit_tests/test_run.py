@@ -4,7 +4,6 @@ import json
 import logging
 
 import pytest
-
 from airbyte_cdk.models import AirbyteMessage, AirbyteRecordMessage, Type
 
 from source_exports.run import ExportsEntrypoint, NoTracebackFilter, launch

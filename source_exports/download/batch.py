@@ -17,11 +17,15 @@ import contextlib
 import contextvars
 import functools
 import struct
-from typing import Any, Iterator, List, Mapping, Optional, Sequence, Union
+from typing import Any, Iterable, Iterator, List, Mapping, Optional, Sequence, Union
 
 import orjson
 
 Row = Mapping[str, Any]
+
+ROWS_PER_BATCH = 1_000
+"""Rows that arrive one by one (streams that do not yield batches, per-row vendor work) are written
+in groups of this many."""
 
 _BATCHES = contextvars.ContextVar("source_exports_batches", default=False)
 
@@ -44,6 +48,26 @@ def enable_batches() -> Iterator[None]:
 def encode_row(row: Row) -> bytes:
     """One row as a JSON object, keeping top-level nulls (a null and a missing column differ)."""
     return orjson.dumps(row, default=str)
+
+
+def in_batches(rows: Iterable[Row], size: int) -> Iterator[RecordBatch]:
+    """`rows` as batches of `size`, for streams whose rows need per-row work before they are written.
+
+    An error from `rows` is raised after the rows before it have come out, as on the row path.
+    """
+    chunk: List[Row] = []
+    try:
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) >= size:
+                yield RecordBatch.from_rows(chunk)
+                chunk = []
+    except Exception:
+        if chunk:
+            yield RecordBatch.from_rows(chunk)
+        raise
+    if chunk:
+        yield RecordBatch.from_rows(chunk)
 
 
 class RecordBatch:

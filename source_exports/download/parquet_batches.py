@@ -28,7 +28,7 @@ from typing import Any, BinaryIO, Iterator, List, Mapping
 import orjson
 
 from source_exports.download.batch import RecordBatch, string_scalar
-from source_exports.download.parsers.parquet_parser import open_spooled_parquet, to_json_value
+from source_exports.download.parsers.parquet_parser import column_values, open_spooled_parquet, to_json_value
 from source_exports.download.vectorised import (
     Unsupported,
     escape_json_strings,
@@ -80,7 +80,7 @@ def _floats(column: Any) -> Any:
 
 def _python_values(column: Any) -> Any:
     """The row path's conversion, value by value (types arrow cannot format like it)."""
-    return _strings_from([orjson.dumps(to_json_value(value), default=str) for value in column.to_pylist()])
+    return _strings_from([orjson.dumps(to_json_value(value), default=str) for value in column_values(column)])
 
 
 def encode_column(column: Any) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import logging
 import shutil
 import tempfile
@@ -26,7 +27,7 @@ from typing import (
     Tuple,
 )
 
-from source_exports.download.batch import RecordBatch, batches_enabled
+from source_exports.download.batch import RecordBatch, batches_enabled, in_batches
 from source_exports.download.codecs import open_decoded
 from source_exports.download.fetch import Fetcher, UrlMinter
 from source_exports.download.parsers import Row, get_parser
@@ -149,21 +150,7 @@ class ExportFileReader:
                 return
             except vectorised.Unsupported as why:
                 self.logger.info(f"{export.name}: reading row by row from row {done + 1} ({why})")
-        chunk: List[Row] = []
-        try:
-            for index, row in enumerate(self._rows(export, opener), start=1):
-                if index <= done:
-                    continue
-                chunk.append(row)
-                if len(chunk) >= self.batch_rows:
-                    yield RecordBatch.from_rows(chunk)
-                    chunk = []
-        except Exception:
-            if chunk:  # the rows before a bad one come out first, as on the row path
-                yield RecordBatch.from_rows(chunk)
-            raise
-        if chunk:
-            yield RecordBatch.from_rows(chunk)
+        yield from in_batches(itertools.islice(self._rows(export, opener), done, None), self.batch_rows)
 
     def _spool(self, export: ExportFile) -> IO[bytes]:
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, prefix="source-exports-")

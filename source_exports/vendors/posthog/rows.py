@@ -16,7 +16,7 @@ from source_exports.download.parsers import Row
 from source_exports.download.reader import FILE_COLUMN, ROW_COLUMN
 from source_exports.errors import RecordParseError
 from source_exports.vendors.posthog.errors import VENDOR
-from source_exports.vendors.posthog.windows import format_timestamp, parse_timestamp
+from source_exports.vendors.posthog.windows import normalise_timestamp
 
 JSON_TEXT_COLUMNS: Dict[str, Tuple[str, ...]] = {
     "events": ("properties", "set", "set_once"),
@@ -46,9 +46,9 @@ class RowTransform:
         for column in self.time_columns:
             value = row.get(column)
             if isinstance(value, str):
-                parsed = parse_timestamp(value)
-                if parsed is not None:
-                    row[column] = format_timestamp(parsed)
+                normalised = normalise_timestamp(value)
+                if normalised is not None:
+                    row[column] = normalised
         return row
 
     def _json(self, text: str, column: str, row: Row) -> Any:

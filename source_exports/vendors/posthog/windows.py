@@ -75,4 +75,30 @@ def _parse_uneven_fraction(text: str) -> Optional[datetime]:
 
 def format_timestamp(value: datetime) -> str:
     """ISO-8601 UTC with microseconds and a Z: how records and request parameters spell time."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat, not strftime("%Y-%m-%dT%H:%M:%S.%fZ"): the same text (and 4-digit years below 1000), ~6x
+    # faster, and this runs three times per exported event
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def normalise_timestamp(value: str) -> Optional[str]:
+    """`format_timestamp(parse_timestamp(value))`, or None for text that is no timestamp.
+
+    Runs for three columns of every exported event, so the spellings PostHog writes (UTC, or no
+    offset) skip the conversions: an aware UTC datetime's isoformat ends in '+00:00', which
+    becomes the 'Z' (isoformat leaves out a zero fraction, which is put back). Anything else takes
+    the general path.
+    """
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        parsed = None
+    if parsed is not None:
+        offset = parsed.utcoffset()
+        if offset is None or not offset:  # isoformat() without arguments is twice as fast as with timespec
+            text = parsed.isoformat() if offset is None else parsed.isoformat()[:-6]  # drop '+00:00'
+            return text + ("Z" if parsed.microsecond else ".000000Z")
+    parsed = parse_timestamp(value)
+    return None if parsed is None else format_timestamp(parsed)
