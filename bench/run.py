@@ -6,8 +6,8 @@ For each format (CSV, gzip CSV, JSON Lines, Parquet) the same deterministic file
   gzip CSV; `bench.route`), or `python -m bench.library` (JSON Lines, Parquet: no vendor serves
   them as files yet; the same entrypoint and reader, one synthetic stream);
 - the lean reference (`bench.lean`): stream → stdlib csv/json → orjson RECORD lines.
-Both run on `--python` (default: this interpreter; `make bench` passes `.venv-bench`, which holds
-the runtime dependencies only, as the container image does). Each is a child process; its stdout
+Both run on `--python` (default: this interpreter; `make bench` passes `.venv-latest`: the runtime
+dependencies at the versions the container image installs). Each is a child process; its stdout
 is counted (RECORD lines), its peak RSS is its VmHWM. The fake servers run in a third process
 (`bench.serve`), so serving does not compete with counting for one GIL.
 Prints rows/s, MB/s (of the file), wall time and peak RSS per run (median of `--repeat`), and the
