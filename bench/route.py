@@ -1,8 +1,10 @@
-"""The connector's route to the benchmark file: a Cargo run-output stream against a fake Cargo.
+"""The connector's routes to the benchmark files, through vendor streams.
 
 `BenchCargo` is the test suite's `FakeCargo` whose `download-outputs` answers with a signed URL
-of the benchmark file (served from disk by `FakeStorage`) instead of an export it builds; the
-connector runs unchanged — the installed `source-exports read`, full refresh, one window.
+of the benchmark CSV (served from disk by `FakeStorage`) instead of an export it builds.
+`BenchPostHog` is `FakePostHog` whose file-download export of events has one part, the PostHog
+events file of `posthog_data.py`. Either way the connector runs unchanged — the installed
+`source-exports read`, full refresh, one window.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any, Dict, List
 
 from integration_tests.fake_servers.cargo import FakeCargo
 from integration_tests.fake_servers.cargo_dataset import ENRICH_WORKFLOW_UUID
+from integration_tests.fake_servers.posthog import FakePostHog, FileDownload
 from integration_tests.fake_servers.storage import FakeStorage
 
 STREAM = "bench_output"
@@ -39,9 +42,33 @@ def config(cargo: BenchCargo) -> Dict[str, Any]:
     return {"start_date": start, "cargo": {**block, "run_outputs": [output], "window_days": 366}}  # one window
 
 
-def catalog() -> Dict[str, Any]:
-    stream = {"name": STREAM, "json_schema": {"type": "object"}, "supported_sync_modes": ["full_refresh"]}
+def catalog(stream_name: str = STREAM) -> Dict[str, Any]:
+    stream = {"name": stream_name, "json_schema": {"type": "object"}, "supported_sync_modes": ["full_refresh"]}
     return {"streams": [{"stream": stream, "sync_mode": "full_refresh", "destination_sync_mode": "append"}]}
 
 
-__all__ = ["BenchCargo", "ENRICH_WORKFLOW_UUID", "STREAM", "catalog", "config"]
+POSTHOG_STREAM = "posthog_events"
+
+
+class BenchPostHog(FakePostHog):
+    """A fake PostHog whose events export (any window) is the one benchmark events file."""
+
+    def __init__(self, storage: FakeStorage, path: str, file_format: str) -> None:
+        super().__init__(storage, n_events=0, url_ttl_seconds=3600)
+        self.file_format = file_format
+        self.bench_key = f"bench/{path.rsplit('/', 1)[-1]}"
+        storage.put_file(self.bench_key, path, content_type="application/octet-stream")
+
+    def events_between(self, start: datetime, end: datetime) -> List[Dict[str, Any]]:
+        return [{}]  # "one event": its part is the benchmark file
+
+    def _store_part(self, export: FileDownload, rows: List[Dict[str, Any]]) -> None:
+        export.files.append("part-0")
+        export.keys["part-0"] = self.bench_key
+
+    def connector_config(self) -> Dict[str, Any]:
+        block = self.config_block(file_format=self.file_format, compression=None)
+        return {"posthog": {**block, "initial_lookback_days": 1}}  # one window, one export
+
+
+__all__ = ["BenchCargo", "BenchPostHog", "ENRICH_WORKFLOW_UUID", "POSTHOG_STREAM", "STREAM", "catalog", "config"]

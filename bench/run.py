@@ -10,8 +10,8 @@ Both run on `--python` (default: this interpreter; `make bench` passes `.venv-la
 dependencies at the versions the container image installs). Each is a child process; its stdout
 is counted (RECORD lines), its peak RSS is its VmHWM. The fake servers run in a third process
 (`bench.serve`), so serving does not compete with counting for one GIL.
-Prints rows/s, MB/s (of the file), wall time and peak RSS per run (median of `--repeat`), and the
-connector/reference ratio.
+Prints rows/s, MB/s (of the file), wall time and peak RSS per run (median of `--repeat` runs after
+one unmeasured warm-up run of each), and the connector/reference ratio.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ from typing import Any, BinaryIO, Dict, Iterator, List, Optional, Sequence, Tupl
 
 from bench import route
 from bench.data import generate
+from bench.posthog_data import FORMATS as POSTHOG_FORMATS
+from bench.posthog_data import generate_events
 
 FORMATS = ("csv", "csv.gz", "jsonl", "parquet")
 RECORD = b'{"type":"RECORD"'
@@ -122,10 +124,13 @@ def count_records(output: BinaryIO) -> Tuple[int, List[bytes]]:
 
 
 def connector_command(fmt: str, endpoint: Dict[str, Any], folder: Path, python: str = sys.executable) -> List[str]:
-    """The installed command over a fake Cargo (`endpoint` has its config), else `bench.library` on the URL."""
-    if "cargo_config" in endpoint:
-        (folder / "config.json").write_text(json.dumps(endpoint["cargo_config"]))
-        (folder / "catalog.json").write_text(json.dumps(route.catalog()))
+    """The installed command over a fake vendor (`endpoint` has its config), else `bench.library` on the URL."""
+    vendor = {"cargo_config": route.STREAM, "posthog_config": route.POSTHOG_STREAM}
+    for key, stream in vendor.items():
+        if key not in endpoint:
+            continue
+        (folder / "config.json").write_text(json.dumps(endpoint[key]))
+        (folder / "catalog.json").write_text(json.dumps(route.catalog(stream)))
         command = str(Path(python).parent / "source-exports")
         return [command, "read", "--config", str(folder / "config.json"), "--catalog", str(folder / "catalog.json")]
     return [python, "-m", "bench.library", fmt, endpoint["url"]]
@@ -157,9 +162,12 @@ def run_bench(
     data_dir: Path,
     csv_route: str = "cargo",
     python: str = sys.executable,
+    warmup: int = 1,
 ) -> List[Dict[str, Measurement]]:
     """Median measurements per format: [{"connector": m, "lean": m}, ...], both pipelines run by `python`."""
     paths = generate(data_dir, rows)
+    if set(formats) & set(POSTHOG_FORMATS):
+        paths.update(generate_events(data_dir, rows))
     cargo_formats = [fmt for fmt in formats if fmt in ("csv", "csv.gz") and csv_route == "cargo"]
     results = []
     with served({fmt: paths[fmt] for fmt in formats}, cargo_formats) as endpoints, tempfile.TemporaryDirectory(
@@ -168,13 +176,15 @@ def run_bench(
         for fmt in formats:
             file_mb = paths[fmt].stat().st_size / 1e6
             runs: Dict[str, List[Measurement]] = {"connector": [], "lean": []}
-            for _ in range(repeat):
-                command = connector_command(fmt, endpoints[fmt], Path(scratch), python)
-                runs["connector"].append(measure(command, fmt, "connector", file_mb))
-                lean = [python, "-m", "bench.lean", fmt, endpoints[fmt]["url"]]
-                runs["lean"].append(measure(lean, fmt, "lean", file_mb))
+            command = connector_command(fmt, endpoints[fmt], Path(scratch), python)
+            lean = [python, "-m", "bench.lean", fmt.replace("posthog.", ""), endpoints[fmt]["url"]]
+            for run in range(warmup + repeat):  # warm-up runs: bytecode written, file and page caches filled
+                for name, pipeline in (("connector", command), ("lean", lean)):
+                    measured = measure(pipeline, fmt, name, file_mb)
+                    if run >= warmup:
+                        runs[name].append(measured)
             results.append({name: median(items) for name, items in runs.items()})
-            print_row(results[-1], rows, cargo_route=fmt in cargo_formats)
+            print_row(results[-1], rows, route_of(fmt, cargo_formats))
     return results
 
 
@@ -185,18 +195,24 @@ def median(items: List[Measurement]) -> Measurement:
 
 
 HEADER = (
-    f"{'format':<8} {'pipeline':<10} {'route':<16} {'rows':>10} {'wall s':>8} {'rows/s':>10} {'MB/s':>7} "
+    f"{'format':<15} {'pipeline':<10} {'route':<16} {'rows':>10} {'wall s':>8} {'rows/s':>10} {'MB/s':>7} "
     f"{'peak RSS MB':>11} {'ratio':>6}"
 )
 
 
-def print_row(result: Dict[str, Measurement], rows: int, cargo_route: bool) -> None:
+def route_of(fmt: str, cargo_formats: Sequence[str]) -> str:
+    if fmt in POSTHOG_FORMATS:
+        return "posthog events"
+    return "cargo run output" if fmt in cargo_formats else "library stream"
+
+
+def print_row(result: Dict[str, Measurement], rows: int, connector_route: str) -> None:
     lean = result["lean"]
     for name, item in result.items():
         ratio = item.rows_per_second / lean.rows_per_second if lean.rows_per_second else 0.0
-        where = ("cargo run output" if cargo_route else "library stream") if name == "connector" else "requests+stdlib"
+        where = connector_route if name == "connector" else "requests+stdlib"
         print(
-            f"{item.format:<8} {name:<10} {where:<16} {item.rows:>10,} {item.seconds:>8.2f} "
+            f"{item.format:<15} {name:<10} {where:<16} {item.rows:>10,} {item.seconds:>8.2f} "
             f"{item.rows_per_second:>10,.0f} {item.mb_per_second:>7.1f} {item.peak_rss_mb:>11.0f} {ratio:>6.2f}",
             flush=True,
         )
@@ -208,7 +224,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--formats", default=",".join(FORMATS), help=f"comma-separated subset of {FORMATS}")
+    parser.add_argument(
+        "--formats",
+        default=",".join(FORMATS),
+        help=f"comma-separated, from {FORMATS + tuple(POSTHOG_FORMATS)}; the PostHog ones read PostHog events "
+        "through the posthog_events stream, which parses JSON text and respells timestamps per row",
+    )
     parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "source-exports-bench")
     parser.add_argument(
         "--csv-route", choices=("cargo", "library"), default="cargo", help="how the connector gets the CSV files"
@@ -220,7 +241,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     )
     args = parser.parse_args(argv)
     formats = [fmt for fmt in args.formats.split(",") if fmt]
-    print(f"{args.rows:,} rows × 13 columns, median of {args.repeat}; files in {args.data_dir}", flush=True)
+    print(f"{args.rows:,} rows, median of {args.repeat} after a warm-up run; files in {args.data_dir}", flush=True)
     print(f"both pipelines run on {args.python}", flush=True)
     print(HEADER, flush=True)
     run_bench(args.rows, args.repeat, formats, args.data_dir, args.csv_route, args.python)

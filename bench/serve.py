@@ -3,8 +3,8 @@
 The fake servers are Python threads. Run inside the benchmark process they would share one GIL
 with the loop that counts the measured pipeline's output, and slow whichever pipeline writes
 faster. Here they get their own interpreter: this prints one JSON line, per format the signed
-URL of its file and, for CSV formats, the config of a fake Cargo that exports it, then serves
-until its stdin is closed.
+URL of its file and, for CSV formats, the config of a fake Cargo that exports it (for PostHog
+formats, of a fake PostHog), then serves until its stdin is closed.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 from bench import route
+from bench.posthog_data import FORMATS as POSTHOG_FORMATS
 from integration_tests.fake_servers.storage import FakeStorage
 
 CARGO_FORMATS = ("csv", "csv.gz")
@@ -24,20 +25,23 @@ def main(argv: List[str]) -> None:
     files = dict(argument.split("=", 1) for argument in argv)
     with FakeStorage() as storage:
         endpoints: Dict[str, Dict[str, Any]] = {}
-        cargos = []
+        vendors = []
         for fmt, path in files.items():
             key = f"files/{Path(path).name}"
             storage.put_file(key, path, content_type="application/octet-stream")
             endpoints[fmt] = {"url": storage.sign(key, ttl_seconds=24 * 3600)}
             if fmt in CARGO_FORMATS:
-                cargos.append(route.BenchCargo(storage, path).start())
-                endpoints[fmt]["cargo_config"] = route.config(cargos[-1])
+                vendors.append(route.BenchCargo(storage, path).start())
+                endpoints[fmt]["cargo_config"] = route.config(vendors[-1])
+            elif fmt in POSTHOG_FORMATS:
+                vendors.append(route.BenchPostHog(storage, path, POSTHOG_FORMATS[fmt]).start())
+                endpoints[fmt]["posthog_config"] = vendors[-1].connector_config()
         try:
             print(json.dumps(endpoints), flush=True)
             sys.stdin.read()
         finally:
-            for cargo in cargos:
-                cargo.stop()
+            for vendor in vendors:
+                vendor.stop()
 
 
 if __name__ == "__main__":

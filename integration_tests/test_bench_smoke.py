@@ -3,17 +3,21 @@
 Not a performance test: it checks that every pipeline of every format reads every row.
 """
 
+from bench.posthog_data import FORMATS as POSTHOG_FORMATS
 from bench.run import FORMATS, run_bench
+
+ALL = list(FORMATS) + list(POSTHOG_FORMATS)
 
 
 def test_given_a_small_export_when_the_benchmark_runs_then_every_pipeline_reads_every_row(tmp_path, capsys):
-    results = run_bench(rows=300, repeat=1, formats=FORMATS, data_dir=tmp_path)
+    results = run_bench(rows=300, repeat=1, formats=ALL, data_dir=tmp_path, warmup=0)
 
-    assert [result["connector"].format for result in results] == list(FORMATS)
+    assert [result["connector"].format for result in results] == ALL
     for result in results:
         for name in ("connector", "lean"):
             measurement = result[name]
             assert measurement.rows == 300, (measurement.format, name)
             assert measurement.seconds > 0 and measurement.peak_rss_mb > 0
     printed = capsys.readouterr().out
-    assert "cargo run output" in printed and "library stream" in printed and "ratio" not in printed.splitlines()[0]
+    assert "cargo run output" in printed and "library stream" in printed and "posthog events" in printed
+    assert "ratio" not in printed.splitlines()[0]

@@ -9,7 +9,8 @@ string array of JSON texts, and the pieces of each object are joined row-wise by
 - floats: orjson over the column as one float64 numpy array (nulls, NaN and ±inf all become
   `null`, as orjson writes them), split on commas; float32 widened first, as `to_pylist` does;
 - strings: the CSV encoder's escaper (`escape_json_strings`), quoted;
-- every other type (timestamps, dates, decimals, binary, lists, structs, maps, ...): the row
+- UTC timestamps (s, ms, us): arrow's strftime, respelled as isoformat writes them (`utc_iso_texts`);
+- every other type (other timestamps, dates, decimals, binary, lists, structs, maps, ...): the row
   path's own functions per value (`to_json_value` + `orjson.dumps`), so those columns match
   by construction and only they pay for Python objects.
 
@@ -28,7 +29,12 @@ from typing import Any, BinaryIO, Iterator, List, Mapping
 import orjson
 
 from source_exports.download.batch import RecordBatch, string_scalar
-from source_exports.download.parsers.parquet_parser import column_values, open_spooled_parquet, to_json_value
+from source_exports.download.parsers.parquet_parser import (
+    column_values,
+    open_spooled_parquet,
+    to_json_value,
+    utc_iso_texts,
+)
 from source_exports.download.vectorised import (
     Unsupported,
     escape_json_strings,
@@ -90,7 +96,11 @@ def encode_column(column: Any) -> Any:
     import pyarrow.types as types
 
     kind = column.type
-    if types.is_null(kind) or types.is_integer(kind) or types.is_boolean(kind):
+    texts = utc_iso_texts(column)
+    if texts is not None:
+        quote = string_scalar('"')
+        encoded = pc.binary_join_element_wise(quote, texts, quote, string_scalar(""))
+    elif types.is_null(kind) or types.is_integer(kind) or types.is_boolean(kind):
         encoded = pc.cast(column, pa.string())
     elif types.is_float32(kind) or types.is_float64(kind):
         return _floats(column)

@@ -13,7 +13,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from source_exports.download.parsers.parquet_parser import batch_rows, column_values
+from source_exports.download.parsers.parquet_parser import (
+    UTC_ZONES,
+    batch_rows,
+    column_values,
+    to_json_value,
+    utc_iso_texts,
+)
 
 ZONES = ["UTC", "Etc/UTC", "+01:00", "-03:30", "America/New_York", "Europe/Berlin", "Asia/Kolkata"]
 UNITS = ["s", "ms", "us"]
@@ -54,8 +60,11 @@ def test_given_a_batch_with_duplicate_names_and_aware_timestamps_when_read_then_
         names=["t", "s", "s", "u"],
     )
 
-    assert batch_rows(batch) == batch.to_pylist()
+    expected = [dict(row, t=to_json_value(row["t"])) for row in batch.to_pylist()]  # UTC: already as text
+
+    assert batch_rows(batch) == expected
     assert list(batch_rows(batch)[0]) == ["t", "s", "u"]
+    assert isinstance(batch_rows(batch)[0]["u"], datetime)  # other zones: datetimes, as pyarrow gives them
 
 
 def test_given_naive_and_nanosecond_timestamps_when_converted_then_pyarrow_does_it():
@@ -86,3 +95,50 @@ def test_given_a_file_with_tz_aware_timestamps_when_read_both_ways_then_pandas_i
     )
 
     assert probe.stdout.split() == [b"8", b"8", b"2025-03-09T06:59:59.999999+00:00", b"False"]
+
+
+def random_ticks(rng, unit, count):
+    """Instants across years 1000–9999 in `unit`, a third of them on whole seconds, and nulls."""
+    scale = {"s": 1, "ms": 1000, "us": 10**6}[unit]
+    low, high = -30610224000 * scale, 253402300799 * scale + (scale - 1)
+    ticks = []
+    for _ in range(count):
+        value = rng.randint(low, high)
+        ticks.append(rng.choice([value, value - value % scale, None, low, high, 0]))
+    return ticks
+
+
+@pytest.mark.parametrize("zone", sorted(UTC_ZONES))
+@pytest.mark.parametrize("unit", UNITS)
+def test_given_utc_timestamps_when_spelled_by_arrow_then_same_text_as_isoformat_of_each_value(unit, zone):
+    import random
+
+    column = pa.array(random_ticks(random.Random(f"{unit}{zone}"), unit, 3_000), pa.int64()).cast(
+        pa.timestamp(unit, tz=zone)
+    )
+
+    texts = utc_iso_texts(column)
+
+    assert texts is not None
+    assert texts.to_pylist() == [to_json_value(value) for value in column.to_pylist()]
+    assert any(text and "." not in text for text in texts.to_pylist())  # whole seconds are exercised
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pa.array([0], pa.int64()).cast(pa.timestamp("us", tz="Europe/Berlin")),
+        pa.array([0], pa.int64()).cast(pa.timestamp("ns", tz="UTC")),
+        pa.array([0], pa.int64()).cast(pa.timestamp("us")),
+        pa.array([-40_000_000_000], pa.int64()).cast(pa.timestamp("s", tz="UTC")),  # year 702: strftime would not pad
+        pa.array(["x"]),
+    ],
+    ids=["other-zone", "nanoseconds", "naive", "year-702", "string"],
+)
+def test_given_columns_arrow_cannot_spell_like_isoformat_when_asked_then_none(column):
+    assert utc_iso_texts(column) is None
+
+
+def test_given_only_nulls_when_spelled_then_nulls():
+    column = pa.array([None, None], pa.int64()).cast(pa.timestamp("ms", tz="UTC"))
+    assert utc_iso_texts(column).to_pylist() == [None, None]

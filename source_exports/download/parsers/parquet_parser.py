@@ -13,7 +13,7 @@ import decimal
 import logging
 import shutil
 import tempfile
-from typing import Any, BinaryIO, Callable, Iterator, List
+from typing import Any, BinaryIO, Callable, Iterator, List, Optional
 
 from source_exports.download.parsers.base import RecordParser, Row, register
 from source_exports.errors import RecordParseError
@@ -59,14 +59,57 @@ def column_values(column: Any) -> List[Any]:
     return [None if value is None else value.replace(tzinfo=utc).astimezone(zone) for value in naive]
 
 
+UTC_ZONES = frozenset({"UTC", "Etc/UTC", "+00:00"})
+ISO_UNITS = {"s": 1, "ms": 1_000, "us": 1_000_000}
+EPOCH = datetime.datetime(1970, 1, 1)
+ISO_YEARS = (datetime.datetime(1000, 1, 1), datetime.datetime(9999, 12, 31, 23, 59, 59, 999999))
+"""strftime pads years to four digits as isoformat does only from year 1000."""
+
+
+def utc_iso_texts(column: Any) -> Optional[Any]:
+    """`to_json_value(value)` of every value of a UTC timestamp column, as one string array built by arrow.
+
+    Exported timestamps are mostly UTC; converting them one Python datetime at a time costs ~3 µs
+    each. isoformat's spelling: seconds, then '.ffffff' only when the fraction is not zero, then
+    '+00:00'. None when the column is another type, zone or unit, or holds years outside 1000–9999.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from source_exports.download.batch import string_scalar
+
+    kind = column.type
+    if not pa.types.is_timestamp(kind) or kind.tz not in UTC_ZONES or kind.unit not in ISO_UNITS:
+        return None
+    if len(column) > column.null_count:
+        ticks = pc.min_max(column.cast(pa.int64())).as_py()
+        per_second = ISO_UNITS[kind.unit]
+        low, high = ((year - EPOCH) // datetime.timedelta(microseconds=1_000_000 // per_second) for year in ISO_YEARS)
+        if ticks["min"] < low or ticks["max"] > high:
+            return None
+    naive = column.cast(pa.timestamp(kind.unit))  # the same UTC wall times; arrow formats no '+00:00' zone
+    text = pc.strftime(naive, format="%Y-%m-%dT%H:%M:%S")  # 'SS.fff' / 'SS.ffffff' for ms / us
+    if kind.unit != "s":
+        zeros = "0" * {"ms": 3, "us": 6}[kind.unit]
+        text = pc.replace_substring_regex(text, pattern=rf"\.{zeros}$", replacement="")
+    if kind.unit == "ms":
+        text = pc.replace_substring_regex(text, pattern=r"(\.\d{3})$", replacement=r"\1000")
+    return pc.binary_join_element_wise(text, string_scalar("+00:00"), string_scalar(""))
+
+
 def batch_rows(batch: Any) -> List[Row]:
-    """`batch.to_pylist()`, with columns converted by `column_values` (no pandas for tz-aware timestamps)."""
+    """`batch.to_pylist()`, but tz-aware timestamps without pandas: UTC ones already as their isoformat
+    text (`utc_iso_texts`, what `to_json_value` makes of them), others by `column_values`."""
     import pyarrow as pa
 
     if not any(pa.types.is_timestamp(field.type) and field.type.tz is not None for field in batch.schema):
         return batch.to_pylist()
     names = batch.schema.names
-    return [dict(zip(names, values)) for values in zip(*map(column_values, batch.columns))]
+    columns = []
+    for column in batch.columns:
+        texts = utc_iso_texts(column)
+        columns.append(texts.to_pylist() if texts is not None else column_values(column))
+    return [dict(zip(names, values)) for values in zip(*columns)]
 
 
 def needs_conversion(data_type: Any) -> bool:
