@@ -16,7 +16,7 @@ FROM ${BASE_IMAGE}
 ARG PIP_INSTALL_ARGS=""
 
 LABEL io.airbyte.name="airbyte/source-exports" \
-      io.airbyte.version="0.1.0" \
+      io.airbyte.version="0.1.1" \
       org.opencontainers.image.title="source-exports" \
       org.opencontainers.image.description="Airbyte source for vendor export APIs: Cargo, SourceCraft CI, Spaaza, PostHog."
 
