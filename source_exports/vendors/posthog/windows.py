@@ -46,18 +46,23 @@ def parse_timestamp(value: str) -> Optional[datetime]:
 
     Returns None for text that is not a timestamp (the caller keeps the original value).
     """
+    parsed = _parse_as_written(value)
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _parse_as_written(value: str) -> Optional[datetime]:
+    """The datetime a timestamp text spells, in its own offset (naive when it has none); None if none."""
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     try:
-        parsed = datetime.fromisoformat(text)
+        return datetime.fromisoformat(text)
     except ValueError:
-        parsed = _parse_uneven_fraction(text)
-        if parsed is None:
-            return None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+        return _parse_uneven_fraction(text)
 
 
 def _parse_uneven_fraction(text: str) -> Optional[datetime]:
@@ -88,17 +93,11 @@ def normalise_timestamp(value: str) -> Optional[str]:
     becomes the 'Z' (isoformat leaves out a zero fraction, which is put back). Anything else takes
     the general path.
     """
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        parsed = None
-    if parsed is not None:
-        offset = parsed.utcoffset()
-        if offset is None or not offset:  # isoformat() without arguments is twice as fast as with timespec
-            text = parsed.isoformat() if offset is None else parsed.isoformat()[:-6]  # drop '+00:00'
-            return text + ("Z" if parsed.microsecond else ".000000Z")
-    parsed = parse_timestamp(value)
-    return None if parsed is None else format_timestamp(parsed)
+    parsed = _parse_as_written(value)
+    if parsed is None:
+        return None
+    offset = parsed.utcoffset()
+    if offset is None or not offset:  # isoformat() without arguments is twice as fast as with timespec
+        text = parsed.isoformat() if offset is None else parsed.isoformat()[:-6]  # drop '+00:00'
+        return text + ("Z" if parsed.microsecond else ".000000Z")
+    return format_timestamp(parsed)
