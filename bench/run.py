@@ -142,17 +142,14 @@ def connector_command(fmt: str, endpoint: Dict[str, Any], folder: Path, python: 
 @contextlib.contextmanager
 def served(files: Dict[str, Path], cargo_formats: Sequence[str]) -> Iterator[Dict[str, Dict[str, Any]]]:
     """`bench.serve` in its own process (see there): format → {"url", and "cargo_config" for `cargo_formats`}."""
-    arguments = [f"{fmt}={path}" for fmt, path in files.items()]
+    arguments = [f"{fmt}={path}" for fmt, path in files.items()] + ["--cargo", ",".join(cargo_formats)]
     command = [sys.executable, "-m", "bench.serve", *arguments]
     server = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=child_env())
     try:
         line = server.stdout.readline()
         if not line:
             raise RuntimeError(f"the benchmark's fake servers did not start (exit {server.wait()})")
-        endpoints = json.loads(line)
-        for fmt in set(endpoints) - set(cargo_formats):
-            endpoints[fmt].pop("cargo_config", None)
-        yield endpoints
+        yield json.loads(line)
     finally:
         server.stdin.close()
         server.wait(timeout=30)

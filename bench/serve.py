@@ -3,8 +3,8 @@
 The fake servers are Python threads. Run inside the benchmark process they would share one GIL
 with the loop that counts the measured pipeline's output, and slow whichever pipeline writes
 faster. Here they get their own interpreter: this prints one JSON line, per format the signed
-URL of its file and, for CSV formats, the config of a fake Cargo that exports it (for PostHog
-formats, of a fake PostHog), then serves until its stdin is closed.
+URL of its file and, for the formats named by `--cargo`, the config of a fake Cargo that exports it
+(for PostHog formats, of a fake PostHog), then serves until its stdin is closed.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from bench import route
 from bench.posthog_data import FORMATS as POSTHOG_FORMATS
 from integration_tests.fake_servers.storage import FakeStorage
 
-CARGO_FORMATS = ("csv", "csv.gz")
-
 
 def main(argv: List[str]) -> None:
-    files = dict(argument.split("=", 1) for argument in argv)
+    """`FORMAT=PATH` per file; `--cargo FORMAT,...` names the formats a fake Cargo exports."""
+    cargo_formats = argv[argv.index("--cargo") + 1].split(",") if "--cargo" in argv else []
+    files = dict(argument.split("=", 1) for argument in argv if "=" in argument)
     with FakeStorage() as storage:
         endpoints: Dict[str, Dict[str, Any]] = {}
         vendors = []
@@ -30,7 +30,7 @@ def main(argv: List[str]) -> None:
             key = f"files/{Path(path).name}"
             storage.put_file(key, path, content_type="application/octet-stream")
             endpoints[fmt] = {"url": storage.sign(key, ttl_seconds=24 * 3600)}
-            if fmt in CARGO_FORMATS:
+            if fmt in cargo_formats:
                 vendors.append(route.BenchCargo(storage, path).start())
                 endpoints[fmt]["cargo_config"] = route.config(vendors[-1])
             elif fmt in POSTHOG_FORMATS:

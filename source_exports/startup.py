@@ -87,9 +87,7 @@ def fast_attributes_doc(cls: type) -> Dict[str, str]:
             filename = inspect.getsourcefile(parent)
         except TypeError:  # built-in classes
             continue
-        if not filename or parent.__qualname__ not in _docs_in(filename):
-            continue
-        docs = _docs_in(filename)[parent.__qualname__]
+        docs = _docs_in(filename).get(parent.__qualname__, {}) if filename else {}
         if docs is None:
             raise FStringFound
         result.update(docs)
