@@ -236,12 +236,16 @@ def test_given_incremental_when_syncing_twice_then_windows_then_only_new_rows(ca
     cursor = transaction_states[-1]["stream"]["stream_state"]["timestamp"]
     assert cursor.startswith(rules[-1]["end_date"][:-1])
 
+    # One second back: a row stamped in the very second the next sync starts sits on its window's end
+    # and is (rightly) deferred to the sync after; after the cursor, so it belongs to the next window.
+    stamp = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=1)
+    assert stamp >= datetime.fromisoformat(cursor.replace("Z", "+00:00"))
     new_rows = [
         {
             "id": "9001",
             "user_id": "3",
             "total": "1.00",
-            "timestamp": iso(datetime.now(timezone.utc)),
+            "timestamp": iso(stamp),
             "note": "after the first sync",
         }
     ]
