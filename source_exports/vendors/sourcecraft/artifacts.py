@@ -10,18 +10,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Sequence, Tuple
 
-import pendulum
 from wcmatch import glob
 
-from source_exports.errors import DownloadError
 from source_exports.vendors.sourcecraft.client import SourceCraftClient
-from source_exports.vendors.sourcecraft.errors import VENDOR, SourceCraftNotFound
-from source_exports.vendors.sourcecraft.run_scan import date_of
+from source_exports.vendors.sourcecraft.errors import VENDOR, SourceCraftNoDownloadUrl, SourceCraftNotFound
 
-DOWNLOADABLE_DAYS = 14
-"""SourceCraft keeps artifact contents downloadable for 14 days."""
 GLOB_FLAGS = glob.GLOBSTAR  # `**` spans folders, `*` stays in one: the file-based CDK's glob semantics
 SECRET_FIELDS = ("download_url",)
 IDENTITY_FIELDS = (
@@ -39,8 +34,12 @@ class Cube:
     cube_slug: str
 
     @property
+    def slugs(self) -> Tuple[str, str, str, str]:
+        return self.run_slug, self.workflow_slug, self.task_slug, self.cube_slug
+
+    @property
     def path(self) -> str:
-        return f"{self.run_slug}/{self.workflow_slug}/{self.task_slug}/{self.cube_slug}"
+        return "/".join(self.slugs)
 
 
 @dataclass(frozen=True)
@@ -100,11 +99,6 @@ class Artifact:
         )
         return dict(zip(self.identity_columns(prefix), values))
 
-    def is_downloadable(self, now: pendulum.DateTime) -> bool:
-        """False once the artifact is older than SourceCraft keeps contents (by its last update)."""
-        updated = date_of(self.data, "updated_at") or date_of(self.data, "obtained_at")
-        return updated is None or now - updated <= pendulum.duration(days=DOWNLOADABLE_DAYS)
-
     def minter(self, client: SourceCraftClient) -> Callable[[], str]:
         """A zero-argument callable returning a fresh download URL for this artifact.
 
@@ -121,7 +115,7 @@ class Artifact:
                 )
                 url = next((item.get("download_url") for item in listed if str(item.get("id")) == self.id), None)
             if not url:
-                raise DownloadError(
+                raise SourceCraftNoDownloadUrl(
                     "SourceCraft gave no download URL for the artifact",
                     vendor=VENDOR,
                     file=self.label,

@@ -11,13 +11,17 @@ from typing import Any, Mapping, Optional
 
 import requests
 
-from source_exports.errors import AuthError, ConfigError, ExportsError, TransientError
+from source_exports.errors import AuthError, ConfigError, DownloadError, ExportsError, TransientError
 
 VENDOR = "SourceCraft"
 
 
 class SourceCraftNotFound(ConfigError):
     """SourceCraft answered 404: the repository, run or cube does not exist (or the token cannot see it)."""
+
+
+class SourceCraftNoDownloadUrl(DownloadError):
+    """SourceCraft listed an artifact without a download URL, or no longer lists it when asked for a fresh one."""
 
 
 def error_body(response: requests.Response) -> Mapping[str, Any]:

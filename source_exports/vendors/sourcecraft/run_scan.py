@@ -32,9 +32,9 @@ from source_exports.vendors.sourcecraft.client import SourceCraftClient
 FINISHED_STATUSES = frozenset({"success", "failed", "canceled", "timeout"})
 """Terminal run statuses. Anything else (created, prepared, processing, or a status we do not know)
 counts as unfinished, so the run is looked at again on the next sync."""
-MAX_UNFINISHED_AGE = pendulum.duration(days=14)
-"""How long a run may stay unfinished and still be waited for. Older stuck runs would pin the early
-stop far down the list forever, and their artifacts are gone after 14 days anyway."""
+STUCK_AFTER = pendulum.duration(days=14)
+"""A run unfinished for longer is probably stuck: it is still read by every sync (it may yet gain
+artifacts), and a warning says that it keeps each sync paging down to it."""
 
 
 def is_finished(entity: Mapping[str, Any]) -> bool:
@@ -185,14 +185,14 @@ class RunScan:
         if updated is not None and (self._updated_at is None or updated > self._updated_at):
             self._updated_at = updated
         if not is_finished(run) and self._is_selected(run):
+            self._unfinished.append(slug)  # never dropped while listed: it may still gain artifacts
             created = date_of(run, "created_at")
-            if created is not None and self._started - created > MAX_UNFINISHED_AGE:
+            if created is not None and self._started - created > STUCK_AFTER:
                 self.logger.warning(
                     f"{self.stream}: run {slug} has been {run.get('status')} since {created.to_iso8601_string()}, "
-                    f"more than {MAX_UNFINISHED_AGE.in_days()} days; no longer waiting for it to finish"
+                    f"more than {STUCK_AFTER.in_days()} days; it is read again by every sync until it finishes, "
+                    "and each sync pages down to it. Cancel it in SourceCraft if it is stuck"
                 )
-            else:
-                self._unfinished.append(slug)
         return True
 
     def _is_past_the_end(self, run: Mapping[str, Any]) -> bool:

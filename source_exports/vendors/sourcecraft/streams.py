@@ -5,9 +5,10 @@
 - `sourcecraft_artifact_records`: the rows inside `success` artifacts matching `artifact_paths`.
 - `sourcecraft_artifact_files`: the artifact files themselves, via Airbyte file transfer.
 
-In incremental mode the three artifact streams handle a run only once it has finished, so
-artifacts are read once, in their final state; an unfinished run stays in the state's
-`unfinished_slugs` and is read by the sync after it finishes. Full refresh reads every run.
+Every stream emits what exists now, with its current status, in both modes: a first incremental
+sync equals a full refresh. A run not finished yet stays in the state's `unfinished_slugs`, so
+every later sync reads it again and re-emits its run record, artifacts and rows (the newest
+version wins when the destination deduplicates by primary key) until it has finished.
 """
 
 from __future__ import annotations
@@ -35,16 +36,17 @@ from source_exports.download.reader import FILE_COLUMN, ROW_COLUMN, ExportFile, 
 from source_exports.download.schema import permissive_schema
 from source_exports.errors import ExportsError
 from source_exports.streams import IncrementalExportsStream, format_datetime
-from source_exports.vendors.sourcecraft.artifacts import (
-    DOWNLOADABLE_DAYS,
-    Artifact,
-    ArtifactLister,
-    format_of,
-    matches_paths,
-)
+from source_exports.vendors.sourcecraft.artifacts import Artifact, ArtifactLister, format_of, matches_paths
 from source_exports.vendors.sourcecraft.client import SourceCraftClient
 from source_exports.vendors.sourcecraft.files import ArtifactFileWriter
-from source_exports.vendors.sourcecraft.run_scan import RunCheckpoint, RunScan, is_finished
+from source_exports.vendors.sourcecraft.retention import (
+    DOWNLOADABLE_DAYS,
+    StatusTrackingFetcher,
+    is_past_retention,
+    refusal_of,
+    retention_start,
+)
+from source_exports.vendors.sourcecraft.run_scan import RunCheckpoint, RunScan
 
 LOGGER = logging.getLogger("airbyte")
 IDENTITY_PREFIX = "_sourcecraft_"
@@ -70,8 +72,6 @@ class SourceCraftStream(IncrementalExportsStream):
 
     primary_key = "id"
     cursor_field: Any = ["dates", "updated_at"]
-    defer_unfinished_runs = True
-    """Artifact streams wait for a run to finish (incremental only); the runs stream reports it at once."""
 
     def __init__(
         self,
@@ -94,9 +94,7 @@ class SourceCraftStream(IncrementalExportsStream):
         previous = RunCheckpoint.from_state(self._state, self.name) if incremental else None
         self.warn_about_expired_artifacts(previous)
         scan = RunScan(self.client, previous, self.start_date, self.logger, self.name)
-        for run in scan:
-            if incremental and self.defer_unfinished_runs and not is_finished(run):
-                continue  # in the checkpoint's unfinished_slugs: read once it has finished
+        for run in scan:  # an unfinished run is read as it is now, and again by every sync until it finishes
             yield from self.records_of_run(run)
         self.finish()
         self._state = scan.checkpoint.to_state()  # only now: every record it covers was yielded
@@ -115,7 +113,6 @@ class SourceCraftRunsStream(SourceCraftStream):
     """CI runs of the repository, newest first as SourceCraft lists them."""
 
     name = "sourcecraft_runs"
-    defer_unfinished_runs = False
 
     def records_of_run(self, run: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
         record = dict(run)
@@ -144,7 +141,7 @@ class ArtifactContentStream(SourceCraftStream):
 
     def __init__(self, *args: Any, fetcher: Optional[Fetcher] = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fetcher = fetcher or Fetcher()
+        self.fetcher = fetcher or StatusTrackingFetcher()
         self.skipped: Counter = Counter()
         self.failures: List[Tuple[str, ExportsError]] = []
         self.done = 0
@@ -154,10 +151,9 @@ class ArtifactContentStream(SourceCraftStream):
         yield from super().read_records(*args, **kwargs)
 
     def records_of_run(self, run: Mapping[str, Any]) -> Iterable[Any]:
-        now = pendulum.now("UTC")
         lister = ArtifactLister(self.client, self.settings.workflows, self.logger)
         for artifact in lister.artifacts_of(str(run.get("slug"))):
-            reason = self.skip_reason(artifact, now)
+            reason = self.skip_reason(artifact)
             if reason:
                 self.skipped[reason] += 1
                 continue
@@ -165,21 +161,31 @@ class ArtifactContentStream(SourceCraftStream):
                 yield from self.read_artifact(artifact)
                 self.done += 1
             except ExportsError as error:  # isolated per artifact, reported together in finish()
-                self.failures.append((artifact.label, error))
-                self.logger.error(f"{self.name}: {artifact.label} could not be read: {error.user_message}")
+                if not self.is_gone_with_retention(artifact, run, error):
+                    self.failures.append((artifact.label, error))
+                    self.logger.error(f"{self.name}: {artifact.label} could not be read: {error.user_message}")
 
-    def skip_reason(self, artifact: Artifact, now: pendulum.DateTime) -> Optional[str]:
+    def skip_reason(self, artifact: Artifact) -> Optional[str]:
+        """Why an artifact is not read at all; never its age (retention is only judged on a refusal)."""
         if artifact.status != "success":
             return f"status {artifact.status or 'unknown'}"
         if not matches_paths(artifact.local_path, self.settings.artifact_paths):
             return "not matching artifact_paths"
-        if not artifact.is_downloadable(now):
-            self.logger.warning(
-                f"{self.name}: {artifact.label} skipped: last updated {artifact.updated_at}, more than "
-                f"{DOWNLOADABLE_DAYS} days ago, so SourceCraft no longer keeps its contents"
-            )
-            return f"older than {DOWNLOADABLE_DAYS} days"
         return None
+
+    def is_gone_with_retention(self, artifact: Artifact, run: Mapping[str, Any], error: ExportsError) -> bool:
+        """True (after a warning) when the download was refused and the artifact is past the retention."""
+        refusal = refusal_of(error, self.fetcher)
+        if refusal is None or not is_past_retention(artifact, run, pendulum.now("UTC")):
+            return False
+        self.logger.warning(
+            f"{self.name}: {artifact.label} skipped: SourceCraft listed it as downloadable, but {refusal}. Its latest "
+            f"date ({format_datetime(retention_start(artifact, run))}) is more than {DOWNLOADABLE_DAYS} days ago, "
+            f"past the {DOWNLOADABLE_DAYS} days SourceCraft keeps artifact contents, so its contents are gone. "
+            f"Sync at least every {DOWNLOADABLE_DAYS} days to read every artifact"
+        )
+        self.skipped[f"refused past the {DOWNLOADABLE_DAYS}-day retention"] += 1
+        return True
 
     def read_artifact(self, artifact: Artifact) -> Iterable[Any]:
         raise NotImplementedError
@@ -206,8 +212,9 @@ class ArtifactContentStream(SourceCraftStream):
             self.logger.warning(
                 f"{self.name}: the last sync was at {format_datetime(previous.synced_at)}, more than "
                 f"{DOWNLOADABLE_DAYS} days ago. Artifacts of runs that finished between "
-                f"{format_datetime(previous.synced_at)} and {format_datetime(horizon)} are no longer downloadable "
-                "from SourceCraft and are skipped; sync at least every 14 days to keep every artifact"
+                f"{format_datetime(previous.synced_at)} and {format_datetime(horizon)} may be no longer downloadable "
+                "from SourceCraft: each is still tried, and those storage refuses are skipped with a warning; "
+                f"sync at least every {DOWNLOADABLE_DAYS} days to keep every artifact"
             )
 
 
@@ -231,8 +238,8 @@ class SourceCraftArtifactRecordsStream(ArtifactContentStream):
         known[ROW_COLUMN] = {"type": "integer"}
         return permissive_schema(known)
 
-    def skip_reason(self, artifact: Artifact, now: pendulum.DateTime) -> Optional[str]:
-        reason = super().skip_reason(artifact, now)
+    def skip_reason(self, artifact: Artifact) -> Optional[str]:
+        reason = super().skip_reason(artifact)
         if reason is None and format_of(artifact.local_path) is None:
             self.logger.info(f"{self.name}: {artifact.label} skipped: no parser for this file type")
             return "of an unsupported file type"
@@ -273,9 +280,9 @@ class SourceCraftArtifactFilesStream(ArtifactContentStream):
 
     def read_artifact(self, artifact: Artifact) -> Iterable[AirbyteMessage]:
         started = time.monotonic()
-        relative = f"{artifact.cube.path}/{artifact.local_path}"
+        folders = (*artifact.cube.slugs, artifact.id)  # the id keeps artifacts sharing a local_path apart
         with contextlib.closing(self.fetcher.open(artifact.minter(self.client), artifact.label)) as body:
-            staged = self.writer.write(body, relative, artifact.label)
+            staged = self.writer.write(body, artifact.local_path, artifact.label, folders)
         self.logger.info(
             f"{artifact.label}: {staged.size / 1e6:,.2f} MB staged in {time.monotonic() - started:,.1f} s"
             + (f" ({body.resumes} resumes)" if body.resumes else "")
@@ -289,7 +296,7 @@ class SourceCraftArtifactFilesStream(ArtifactContentStream):
             "mime_type": mimetypes.guess_type(name)[0],
             "created_at": (artifact.data.get("dates") or {}).get("registered_at"),
             "updated_at": artifact.updated_at,
-            "source_uri": f"sourcecraft://{self.settings.org_slug}/{self.settings.repo_slug}/{relative}",
+            "source_uri": f"sourcecraft://{self.settings.org_slug}/{self.settings.repo_slug}/{artifact.label}",
             "status": artifact.status,
             **artifact.identity(IDENTITY_PREFIX),
         }

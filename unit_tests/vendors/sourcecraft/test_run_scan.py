@@ -123,11 +123,21 @@ def test_given_malformed_state_when_read_then_config_error_names_the_field(state
     assert f"field: {field}" in str(raised.value)
 
 
-def test_given_run_unfinished_for_more_than_14_days_when_scanning_then_no_longer_waited_for(caplog):
+def test_given_run_unfinished_for_more_than_14_days_when_scanning_then_still_kept_and_a_warning_says_so(caplog):
     stuck = RunBuilder("2").with_status("created").with_created_at("2020-01-01T00:00:00Z").build()
     recent = RunBuilder("3").with_status("processing").build()
     with caplog.at_level(logging.WARNING, logger="test"):
         _, scan, selected = scan_of([[recent, stuck]])
     assert selected == ["3", "2"]
-    assert scan.checkpoint.unfinished_slugs == ["3"]
+    assert scan.checkpoint.unfinished_slugs == ["3", "2"]  # it may still gain artifacts: never dropped
     assert "run 2 has been created since 2020-01-01T00:00:00Z, more than 14 days" in caplog.text
+    assert "run 3 " not in caplog.text
+
+
+def test_given_stuck_run_in_state_when_scanning_again_then_paging_reaches_it_and_it_is_selected():
+    previous = RunCheckpoint(pendulum.parse(T0), max_slug=5, unfinished_slugs=["2"])
+    stuck = RunBuilder("2").with_status("created").with_created_at("2020-01-01T00:00:00Z").build()
+    pages = [runs("5", "4"), [RunBuilder("3").build(), stuck], runs("1")]
+    client, scan, selected = scan_of(pages, previous)
+    assert selected == ["2"]
+    assert client.fetched == 3 and scan.checkpoint.unfinished_slugs == ["2"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pendulum
 import pytest
 import requests
 
@@ -63,12 +62,6 @@ def test_given_artifact_when_made_a_record_then_download_url_is_gone_and_cube_sl
     assert record["run_slug"] == "7" and record["workflow_slug"] == "test"
     assert record["task_slug"] == "unit" and record["cube_slug"] == "pytest"
     assert record["id"] == "a1" and record["dates"]["updated_at"] == "2099-01-01T00:00:00Z"
-
-
-def test_given_artifact_older_than_14_days_when_asked_then_not_downloadable():
-    now = pendulum.datetime(2025, 3, 20)
-    assert Artifact(CUBE, artifact("a", "x", updated_at="2025-03-07T00:00:00Z")).is_downloadable(now)
-    assert not Artifact(CUBE, artifact("a", "x", updated_at="2025-03-05T23:59:00Z")).is_downloadable(now)
 
 
 def test_given_expired_url_when_minting_again_then_cube_is_listed_again_and_artifact_picked_by_id(requests_mock):
