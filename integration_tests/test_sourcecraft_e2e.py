@@ -14,7 +14,7 @@ import pendulum
 import pytest
 
 from integration_tests.cli import CliResult, configured_catalog, run_cli
-from integration_tests.fake_servers.sourcecraft import FINISHED, FakeSourceCraft
+from integration_tests.fake_servers.sourcecraft import FakeSourceCraft, csv_bytes
 from integration_tests.fake_servers.storage import FakeStorage
 
 pytestmark = pytest.mark.e2e
@@ -185,31 +185,55 @@ def test_given_expired_download_url_when_reading_records_then_url_is_minted_agai
     assert len(sourcecraft.requests_to(r"/cicd/artifacts/4/bench/perf/bench$")) == 2  # listed, then re-listed
 
 
-def test_given_a_run_finishing_between_syncs_when_incremental_then_second_sync_reads_only_that_run(
+def test_given_runs_in_progress_when_first_incremental_sync_then_it_equals_a_full_refresh(catalog, sourcecraft):
+    streams = ["sourcecraft_runs", "sourcecraft_artifacts", "sourcecraft_artifact_records"]
+    full = read(catalog, config_of(sourcecraft), streams)
+    first = read(catalog, config_of(sourcecraft), streams, incremental=True)
+    for stream in streams:
+        assert first.records(stream) == full.records(stream), stream
+    assert by_id(first.records("sourcecraft_artifacts")) == by_id(sourcecraft.expected_artifacts())
+    expected = expected_record_rows(sourcecraft, sourcecraft.expected_artifacts())
+    assert sorted(first.records("sourcecraft_artifact_records"), key=row_key) == sorted(expected, key=row_key)
+    running = {row["_sourcecraft_local_path"] for row in expected if row["_sourcecraft_run_slug"] == "5"}
+    assert running == {"reports/early.csv"}  # run 5 is processing: its finished report is there already
+    state = first.last_state()
+    assert {entry["stream"]["stream_state"]["max_slug"] for entry in state} == {"7"}
+    assert all(entry["stream"]["stream_state"]["unfinished_slugs"] == ["5", "7"] for entry in state)
+
+
+def test_given_a_run_in_progress_when_it_gains_an_artifact_and_then_finishes_then_each_sync_emits_its_current_state(
     catalog, sourcecraft
 ):
     config = config_of(sourcecraft)
     streams = ["sourcecraft_runs", "sourcecraft_artifacts", "sourcecraft_artifact_records"]
     first = read(catalog, config, streams, incremental=True)
-    assert first.records("sourcecraft_runs") == sourcecraft.expected_runs()
-    finished_runs = [run["slug"] for run in sourcecraft.expected_runs() if run["status"] in FINISHED]
-    assert by_id(first.records("sourcecraft_artifacts")) == by_id(sourcecraft.expected_artifacts(finished_runs))
-    assert "5" not in {row["_sourcecraft_run_slug"] for row in first.records("sourcecraft_artifact_records")}
-    state = first.last_state()
-    assert {entry["stream"]["stream_state"]["max_slug"] for entry in state} == {"7"}
-    assert all(entry["stream"]["stream_state"]["unfinished_slugs"] == ["5", "7"] for entry in state)
+    (registered,) = [item for item in first.records("sourcecraft_artifacts") if item["run_slug"] == "5"
+                     and item["local_path"] == "reports/junit.xml"]
+    assert registered["status"] == "registered"
+
+    late_rows = [{"step": "lint", "ok": True}]
+    late = sourcecraft.add_artifact(("5", "test", "unit", "pytest"), "reports/late.json", "success",
+                                    json.dumps(late_rows).encode(), late_rows)
+    second = read(catalog, config, streams, incremental=True, state=first.last_state())
+    runs = {run["slug"]: run for run in sourcecraft.expected_runs()}
+    assert second.records("sourcecraft_runs") == [runs["7"], runs["5"]]  # unfinished: read again
+    assert by_id(second.records("sourcecraft_artifacts")) == by_id(sourcecraft.expected_artifacts(["5"]))
+    rows = sorted(second.records("sourcecraft_artifact_records"), key=row_key)
+    assert rows == sorted(expected_record_rows(sourcecraft, sourcecraft.expected_artifacts(["5"])), key=row_key)
+    assert [row["step"] for row in rows if row["_sourcecraft_artifact_id"] == late] == ["lint"]
+    assert all(entry["stream"]["stream_state"]["unfinished_slugs"] == ["5", "7"] for entry in second.last_state())
 
     sourcecraft.finish_run("5")
     sourcecraft.clear_log()
-    second = read(catalog, config, streams, incremental=True, state=state)
-
+    third = read(catalog, config, streams, incremental=True, state=second.last_state())
     runs = {run["slug"]: run for run in sourcecraft.expected_runs()}
-    assert second.records("sourcecraft_runs") == [runs["7"], runs["5"]]
-    assert by_id(second.records("sourcecraft_artifacts")) == by_id(sourcecraft.expected_artifacts(["5"]))
+    assert third.records("sourcecraft_runs") == [runs["7"], runs["5"]]
+    assert by_id(third.records("sourcecraft_artifacts"))[registered["id"]]["status"] == "success"
     expected = expected_record_rows(sourcecraft, sourcecraft.expected_artifacts(["5"]))
-    assert {row["_sourcecraft_local_path"] for row in expected} == {"reports/junit.xml", "reports/early.csv"}
-    assert sorted(second.records("sourcecraft_artifact_records"), key=row_key) == sorted(expected, key=row_key)
-    assert all(entry["stream"]["stream_state"]["unfinished_slugs"] == ["7"] for entry in second.last_state())
+    assert {row["_sourcecraft_local_path"] for row in expected} == {
+        "reports/junit.xml", "reports/early.csv", "reports/late.json"}
+    assert sorted(third.records("sourcecraft_artifact_records"), key=row_key) == sorted(expected, key=row_key)
+    assert all(entry["stream"]["stream_state"]["unfinished_slugs"] == ["7"] for entry in third.last_state())
     # newest first and nothing below run 5 to look at: each stream stops after page 2 of 4
     assert len(sourcecraft.requests_to(r"/cicd/runs$")) == 2 * len(streams)
 
@@ -225,6 +249,83 @@ def test_given_runs_listed_oldest_first_when_incremental_then_nothing_is_missed(
         second = read(catalog, config_of(fake), ["sourcecraft_runs"], incremental=True, state=first.last_state())
         assert sorted(run["slug"] for run in second.records("sourcecraft_runs")) == ["5", "7", new_slug]
         assert any("did not list runs newest first" in log["message"] for log in second.logs)
+
+
+OLD_ROWS = [{"metric": "p95_ms", "value": "412"}, {"metric": "errors", "value": "0"}]
+
+
+def add_old_run(fake: FakeSourceCraft, days_ago: float = 20) -> str:
+    """A run that finished `days_ago` days ago, with two reports and a binary, all listed as `success`."""
+    return fake.add_run("success", {"nightly": {"load": {"k6": [
+        ("reports/load.csv", "success", csv_bytes(OLD_ROWS), OLD_ROWS),
+        ("reports/summary.json", "success", json.dumps(OLD_ROWS[0]).encode(), [OLD_ROWS[0]]),
+        ("dist/trace.bin", "success", bytes(range(256)) * 4, None),
+    ]}}}, hours_ago=days_ago * 24)
+
+
+def test_given_artifacts_older_than_14_days_still_offered_when_reading_then_every_row_and_file_arrives(
+    catalog, sourcecraft, staging
+):
+    slug = add_old_run(sourcecraft)
+    config = config_of(sourcecraft, workflows=["nightly"])
+    result = read(catalog, config, ["sourcecraft_artifact_records", "sourcecraft_artifact_files"], incremental=True)
+    old = sourcecraft.expected_artifacts([slug])
+    assert all(pendulum.now("UTC") - pendulum.parse(item["dates"]["updated_at"]) > pendulum.duration(days=19)
+               for item in old)  # the precondition: every date of these artifacts is past the 14 days
+    expected = expected_record_rows(sourcecraft, old)
+    assert [row["metric"] for row in expected] == ["p95_ms", "errors", "p95_ms"]
+    assert sorted(result.records("sourcecraft_artifact_records"), key=row_key) == sorted(expected, key=row_key)
+    files = {message["record"]["data"]["id"]: message["record"]["file_reference"]
+             for message in result.of_type("RECORD") if message["record"]["stream"] == "sourcecraft_artifact_files"}
+    assert sorted(files) == sorted(item["id"] for item in old)
+    for artifact_id, reference in files.items():
+        assert Path(reference["staging_file_url"]).read_bytes() == sourcecraft.bodies[artifact_id]
+    assert not [log for log in result.logs if log["level"] == "WARN"]
+
+
+@pytest.mark.parametrize("answer", [403, 404, 410, "no_url"])
+def test_given_storage_refusing_artifacts_past_14_days_when_reading_then_each_is_named_in_a_warning_and_others_arrive(
+    catalog, storage, staging, answer
+):
+    with FakeSourceCraft(storage, retention_days=14, retention_answer=answer) as fake:
+        slug = add_old_run(fake)
+        result = read(catalog, config_of(fake), ["sourcecraft_artifact_records", "sourcecraft_artifact_files"])
+        young = [item for item in fake.expected_artifacts() if item["run_slug"] != slug]
+        assert sorted(result.records("sourcecraft_artifact_records"), key=row_key) == sorted(
+            expected_record_rows(fake, young), key=row_key)
+        staged = sorted(message["record"]["data"]["id"] for message in result.of_type("RECORD")
+                        if message["record"]["stream"] == "sourcecraft_artifact_files")
+        assert staged == sorted(item["id"] for item in young if item["status"] == "success")
+        refused = "SourceCraft gave no download URL for it" if answer == "no_url" else f"storage answered HTTP {answer}"
+        warnings = sorted(log["message"] for log in result.logs if log["level"] == "WARN")
+        labels = {"reports/load.csv", "reports/summary.json", "dist/trace.bin"}
+        expected = sorted(
+            f"{stream}: {slug}/nightly/load/k6/{path} skipped: SourceCraft listed it as downloadable, but {refused}."
+            for stream in ("sourcecraft_artifact_files", "sourcecraft_artifact_records") for path in labels
+            if stream == "sourcecraft_artifact_files" or not path.endswith(".bin")
+        )
+        assert [warning.split(" Its latest date")[0] for warning in warnings] == expected
+        assert all("more than 14 days ago, past the 14 days SourceCraft keeps artifact contents" in warning
+                   for warning in warnings)
+        assert fake.retired == {item["id"] for item in fake.expected_artifacts([slug])}
+
+
+def test_given_storage_refusing_an_artifact_within_14_days_when_reading_then_the_sync_fails_naming_it(
+    catalog, sourcecraft
+):
+    (bench,) = [item for item in sourcecraft.expected_artifacts() if item["local_path"] == "metrics/bench.json"]
+    sourcecraft.delete_contents(bench["id"])
+    result = run_cli("read", config_of(sourcecraft), configured_catalog(catalog, ["sourcecraft_artifact_records"]))
+    assert result.returncode != 0
+    error = result.errors[0]  # the stream's own error; the CDK's sync summary follows it
+    assert error["failure_type"] == "transient_error"
+    assert error["message"].startswith("1 artifact(s) could not be read. First: Storage answered HTTP 404")
+    assert "NoSuchKey" in error["message"]
+    assert "file: 4/bench/perf/bench/metrics/bench.json" in error["message"]
+    others = [item for item in sourcecraft.expected_artifacts() if item["id"] != bench["id"]]
+    assert sorted(result.records("sourcecraft_artifact_records"), key=row_key) == sorted(
+        expected_record_rows(sourcecraft, others), key=row_key)
+    assert "X-Amz-Signature" not in "\n".join(result.stdout_lines)
 
 
 def test_given_state_older_than_14_days_when_reading_records_then_warning_names_the_gap(catalog, sourcecraft):
@@ -252,7 +353,8 @@ def test_given_file_transfer_when_reading_files_then_each_file_is_staged_byte_fo
         assert staged.read_bytes() == sourcecraft.bodies[data["id"]]
         assert staged.is_relative_to(staging)
         cube_path = "/".join(artifact[key] for key in ("run_slug", "workflow_slug", "task_slug", "cube_slug"))
-        assert reference["source_file_relative_path"] == f"{cube_path}/{artifact['local_path']}"
+        assert reference["source_file_relative_path"] == f"{cube_path}/{artifact['id']}/{artifact['local_path']}"
+        assert data["source_uri"] == f"sourcecraft://acme/widgets/{cube_path}/{artifact['local_path']}"
         assert staged.as_posix().endswith(reference["source_file_relative_path"])
         assert reference["file_size_bytes"] == data["bytes"] == len(sourcecraft.bodies[data["id"]])
         assert data["_sourcecraft_local_path"] == artifact["local_path"]
@@ -287,3 +389,25 @@ def test_given_hostile_local_paths_when_reading_files_then_nothing_is_written_ou
         assert "\x00" not in relative and "\n" not in relative
         assert staged.read_bytes() == sourcecraft.bodies[record["data"]["id"]]
     assert not any(name in os.listdir(tmp_path) for name in ("escape.txt", "b", "win.txt"))
+
+
+def test_given_artifacts_sharing_a_local_path_when_reading_files_then_each_keeps_its_own_destination_path(
+    catalog, sourcecraft, staging, tmp_path
+):
+    slug = sourcecraft.add_run("success", {"matrix": {"test": {"py311": [], "py312": []}}})
+    uploads = [("py311", "first"), ("py311", "second"), ("py312", "third")]  # the same path twice in one cube
+    for cube, body in uploads:
+        sourcecraft.add_artifact((slug, "matrix", "test", cube), "reports/out.txt", "success", body.encode())
+    result = read(catalog, config_of(sourcecraft, workflows=["matrix"]), ["sourcecraft_artifact_files"])
+    references = [message["record"]["file_reference"] for message in result.of_type("RECORD")]
+    assert len({reference["source_file_relative_path"] for reference in references}) == len(uploads)
+    destination = tmp_path / "destination"  # what a destination does: copy each file to its relative path
+    for reference in references:
+        target = destination / reference["source_file_relative_path"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(Path(reference["staging_file_url"]).read_bytes())
+    arrived = sorted(path.read_text() for path in destination.rglob("*") if path.is_file())
+    assert arrived == ["first", "second", "third"]
+    ids = {item["id"]: item for item in sourcecraft.expected_artifacts([slug])}
+    assert sorted(reference["source_file_relative_path"] for reference in references) == sorted(
+        f"{slug}/matrix/test/{item['cube_slug']}/{artifact_id}/reports/out.txt" for artifact_id, item in ids.items())

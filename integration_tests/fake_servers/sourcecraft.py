@@ -7,6 +7,12 @@ token only valid with the same `page_size`), newest first (or oldest first with
 `newest_first=False`), one run with its workflow → task → cube → artifact tree, and each cube's
 artifacts with a short-lived `download_url` signed by the shared `FakeStorage`.
 
+Retention, whichever way SourceCraft applies it: by default storage keeps every artifact, so old
+ones (`add_run(..., hours_ago=20 * 24)`) are still listed as `success` with a working
+`download_url`. With `retention_days=14` an artifact whose `updated_at` is older than that is still
+listed as `success`, but storage refuses it with `retention_answer`: 404 (object deleted), 403 or
+410 (deleted, and storage says so that way), or `"no_url"` (listed with an empty `download_url`).
+
 The default dataset has runs in every status (success, failed, canceled, timeout, processing,
 created) and artifacts in every status (registered, success, failed, missing): a JUnit report,
 a CSV, a JSON object, a JSON array, a JSON Lines file, a binary file and a log. The fake keeps
@@ -26,10 +32,12 @@ import io
 import itertools
 import json
 import random
+import re
 import threading
 import uuid
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple, Union
+from urllib.parse import quote
 from xml.sax.saxutils import escape as xml_escape
 from xml.sax.saxutils import quoteattr
 
@@ -127,7 +135,8 @@ class FakeSourceCraft(FakeServer):
 
     Options: `token`, `org_slug`, `repo_slug`, `max_page_size` (server-side cap: short pages),
     `url_ttl_seconds` (download URL lifetime), `newest_first`, `now` (anchor of the dataset),
-    `seed_default` (False: start empty and build runs with `add_run`).
+    `seed_default` (False: start empty and build runs with `add_run`), `retention_days` and
+    `retention_answer` (storage refuses artifacts older than that, see the module docstring).
     """
 
     config_key = "sourcecraft"
@@ -143,6 +152,8 @@ class FakeSourceCraft(FakeServer):
         newest_first: bool = True,
         now: Optional[datetime] = None,
         seed_default: bool = True,
+        retention_days: Optional[float] = None,
+        retention_answer: Union[int, str] = 404,
     ) -> None:
         super().__init__()
         self.storage = storage
@@ -152,6 +163,9 @@ class FakeSourceCraft(FakeServer):
         self.max_page_size = max_page_size
         self.url_ttl_seconds = url_ttl_seconds
         self.newest_first = newest_first
+        self.retention_days = retention_days
+        self.retention_answer = retention_answer
+        self.retired: Set[str] = set()  # ids of artifacts whose contents storage no longer serves
         self.clock = (now or datetime.now(timezone.utc) - timedelta(minutes=5)).replace(microsecond=0)
         self.runs: Dict[str, Dict[str, Any]] = {}
         self.artifacts: Dict[Tuple[str, str, str, str], List[Dict[str, Any]]] = {}
@@ -251,7 +265,12 @@ class FakeSourceCraft(FakeServer):
                      rows: Optional[List[Dict[str, Any]]] = None, at: Optional[datetime] = None) -> str:
         """Add an artifact to a cube; `rows` are what the connector must read from `body`."""
         with self._lock:
+            taken = {item["id"] for item in self.artifacts.get(key, [])}
             artifact_id = stable_id("artifact", *key, local_path)
+            for copy_number in itertools.count(2):  # the same local_path twice in a cube: a new id
+                if artifact_id not in taken:
+                    break
+                artifact_id = stable_id("artifact", *key, local_path, copy_number)
             at = at or self.clock
             item = {
                 "id": artifact_id,
@@ -268,6 +287,12 @@ class FakeSourceCraft(FakeServer):
             if rows is not None:
                 self.rows[artifact_id] = rows
             return artifact_id
+
+    def delete_contents(self, artifact_id: str) -> None:
+        """Storage loses one artifact's contents (404 from then on) while SourceCraft still lists it."""
+        with self._lock:
+            (item,) = [item for items in self.artifacts.values() for item in items if item["id"] == artifact_id]
+            self.storage.delete(self._storage_key(artifact_id, item["local_path"]))
 
     def finish_run(self, slug: str, status: str = "success") -> None:
         """A running run finishes: its tree and its registered artifacts (now `success`) are final."""
@@ -389,9 +414,28 @@ class FakeSourceCraft(FakeServer):
             public = self._public(item)
             has_body = item["status"] == "success" and item["id"] in self.bodies
             key_name = self._storage_key(item["id"], item["local_path"])
+            if has_body and self._is_past_retention(item):
+                self._retire(item["id"], key_name)
+                has_body = self.retention_answer != "no_url"
             public["download_url"] = self.storage.sign(key_name, self.url_ttl_seconds) if has_body else ""
             listed.append(public)
         return self._json({"artifacts": listed})
+
+    def _is_past_retention(self, item: Mapping[str, Any]) -> bool:
+        if self.retention_days is None:
+            return False
+        updated = datetime.strptime(item["dates"]["updated_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        return datetime.now(timezone.utc) - updated > timedelta(days=self.retention_days)
+
+    def _retire(self, artifact_id: str, key_name: str) -> None:
+        """Storage drops the contents: 404 from then on, or the configured refusal for every request."""
+        if artifact_id in self.retired:
+            return
+        self.retired.add(artifact_id)
+        self.storage.delete(key_name)
+        if isinstance(self.retention_answer, int) and self.retention_answer != 404:
+            pattern = re.escape(quote(key_name)) + "$"
+            self.storage.faults.fail_next(self.retention_answer, times=10**9, path=pattern)  # for good
 
     # helpers
     def _ordered_slugs(self, newest_first: bool) -> List[str]:
