@@ -51,13 +51,12 @@ class StatusTrackingFetcher(Fetcher):
         return response
 
 
-def refusal_of(error: ExportsError, fetcher: Fetcher) -> Optional[str]:
+def refusal_of(error: ExportsError, fetcher: StatusTrackingFetcher) -> Optional[str]:
     """How the download was refused ("storage answered HTTP 404"), or None for any other failure."""
     if isinstance(error, SourceCraftNoDownloadUrl):
         return "SourceCraft gave no download URL for it"
-    status = getattr(fetcher, "last_status", None)
-    if isinstance(error, DownloadError) and status in REFUSED_STATUSES:
-        return f"storage answered HTTP {status}"
+    if isinstance(error, DownloadError) and fetcher.last_status in REFUSED_STATUSES:
+        return f"storage answered HTTP {fetcher.last_status}"
     return None
 
 

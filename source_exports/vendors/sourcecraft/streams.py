@@ -31,7 +31,6 @@ from airbyte_cdk.models import (
 )
 from airbyte_cdk.models import Type as MessageType
 
-from source_exports.download.fetch import Fetcher
 from source_exports.download.reader import FILE_COLUMN, ROW_COLUMN, ExportFile, ExportFileReader
 from source_exports.download.schema import permissive_schema
 from source_exports.errors import ExportsError
@@ -139,7 +138,7 @@ class SourceCraftArtifactsStream(SourceCraftStream):
 class ArtifactContentStream(SourceCraftStream):
     """Base of the streams that download artifact contents: filtering, skip counts, isolated failures."""
 
-    def __init__(self, *args: Any, fetcher: Optional[Fetcher] = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, fetcher: Optional[StatusTrackingFetcher] = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fetcher = fetcher or StatusTrackingFetcher()
         self.skipped: Counter = Counter()
@@ -157,6 +156,7 @@ class ArtifactContentStream(SourceCraftStream):
             if reason:
                 self.skipped[reason] += 1
                 continue
+            self.fetcher.last_status = None  # what storage said about the artifact before says nothing here
             try:
                 yield from self.read_artifact(artifact)
                 self.done += 1
