@@ -24,12 +24,15 @@ from source_exports.redact import redact
 from source_exports.vendors import VENDORS
 
 DOCS_URL = "https://docs.airbyte.com/integrations/sources/exports"
+"""Where Airbyte's docs site publishes `docs/integrations/sources/exports.md` of this repository."""
+GENERAL_GROUP = "general"
 
 
 class SourceExports(AbstractSource):
     """Reads export files and export metadata from Cargo, SourceCraft CI, Spaaza and PostHog."""
 
     def spec(self, logger: logging.Logger) -> ConnectorSpecification:
+        """One card per vendor block (Airbyte's `groups`), each shown open although every block is optional."""
         properties: MutableMapping[str, Any] = {
             "start_date": {
                 "type": "string",
@@ -38,24 +41,40 @@ class SourceExports(AbstractSource):
                 "Leave empty to read everything the vendors keep.",
                 "format": "date-time",
                 "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$",
+                "pattern_descriptor": "YYYY-MM-DDTHH:mm:ssZ",
                 "examples": ["2025-01-01T00:00:00Z"],
                 "order": 0,
+                "group": GENERAL_GROUP,
+                "always_show": True,
             }
         }
+        groups = [{"id": GENERAL_GROUP, "title": "All vendors"}]
         for order, vendor in enumerate(VENDORS, start=1):
-            properties[vendor.key] = {**vendor.spec_block(), "order": order}
+            properties[vendor.key] = {**vendor.spec_block(), "order": order, "group": vendor.key, "always_show": True}
+            groups.append({"id": vendor.key, "title": vendor.title})
         return ConnectorSpecification(
             documentationUrl=DOCS_URL,
             connectionSpecification={
                 "$schema": "http://json-schema.org/draft-07/schema#",
                 "title": "Exports Source Spec",
+                "description": "Configure one or more vendor blocks; each block is optional, and check needs at "
+                "least one.",
                 "type": "object",
                 "required": [],
                 "additionalProperties": True,
                 "properties": properties,
+                "groups": groups,
             },
             supportsIncremental=True,
         )
+
+    def configure(self, config: Mapping[str, Any], temp_dir: str) -> Mapping[str, Any]:
+        """The config with every vendor block upgraded to the spec's current spellings (before validation)."""
+        upgraded = dict(config)
+        for vendor in VENDORS:
+            if isinstance(config.get(vendor.key), Mapping):
+                upgraded[vendor.key] = vendor.upgrade_block(config[vendor.key])
+        return super().configure(upgraded, temp_dir)
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         """The CDK's check, without the `repr()` quotes it puts around the failure message."""
