@@ -67,7 +67,7 @@ def test_given_a_spec_field_when_walked_then_its_examples_and_default_pass_its_o
 @pytest.mark.parametrize("field", sorted(name for name, node in FIELDS.items() if "pattern" in node))
 def test_given_a_field_with_a_pattern_when_walked_then_the_form_shows_a_pattern_descriptor(field):
     descriptor = FIELDS[field].get("pattern_descriptor")
-    assert isinstance(descriptor, str) and descriptor.strip(), f"{field}: add a pattern_descriptor (the format in words)"
+    assert isinstance(descriptor, str) and descriptor.strip(), f"{field}: add a pattern_descriptor"
 
 
 @pytest.mark.parametrize("field", sorted(FIELDS))
