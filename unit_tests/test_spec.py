@@ -140,8 +140,14 @@ def test_given_the_documentation_url_when_followed_into_the_repository_then_the_
 
 def test_given_the_docs_page_when_read_then_headers_follow_airbytes_template_order():
     headers = [line for line in docs_page().splitlines() if re.match(r"^## ", line)]
-    expected = ["## Prerequisites", "## Setup guide", "## Supported sync modes", "## Supported Streams",
-                "## Limitations & Troubleshooting", "## Changelog"]
+    expected = [
+        "## Prerequisites",
+        "## Setup guide",
+        "## Supported sync modes",
+        "## Supported Streams",
+        "## Limitations & Troubleshooting",
+        "## Changelog",
+    ]
     positions = [headers.index(header) for header in expected]
     assert positions == sorted(positions), headers
 
