@@ -20,6 +20,7 @@ from source_exports import fast_read
 from source_exports.config import CommonConfig
 from source_exports.download.batch import batches_enabled
 from source_exports.errors import ConfigError, ExportsError, to_traced_exception
+from source_exports.estimates import with_estimates
 from source_exports.redact import redact
 from source_exports.vendors import VENDORS
 
@@ -122,10 +123,17 @@ class SourceExports(AbstractSource):
         return streams
 
     def _read_stream(self, logger, stream_instance, configured_stream, state_manager, internal_config):  # noqa: ANN001
-        """Under `ExportsEntrypoint` rows travel in batches (see `fast_read`); otherwise the CDK's path."""
-        if not batches_enabled():
-            return super()._read_stream(logger, stream_instance, configured_stream, state_manager, internal_config)
-        return fast_read.read_stream(self, logger, stream_instance, configured_stream, state_manager, internal_config)
+        """Under `ExportsEntrypoint` rows travel in batches (see `fast_read`); otherwise the CDK's path.
+
+        Either way the stream's ESTIMATE traces go out in order with its records.
+        """
+        if batches_enabled():
+            messages = fast_read.read_stream(
+                self, logger, stream_instance, configured_stream, state_manager, internal_config
+            )
+        else:
+            messages = super()._read_stream(logger, stream_instance, configured_stream, state_manager, internal_config)
+        return with_estimates(messages, getattr(stream_instance, "estimate", None))
 
     @staticmethod
     def _serialize_exception(
