@@ -164,3 +164,9 @@ def test_given_the_docs_page_when_read_then_prerequisites_name_every_required_fi
     for stream in SourceExports().streams(example_of(SCHEMA)):
         if stream.name != example_of(SCHEMA)["cargo"]["run_outputs"][0]["name"]:
             assert f"`{stream.name}`" in streams, f"Supported Streams: add `{stream.name}`"
+
+
+def test_given_the_docs_page_when_following_its_relative_links_then_every_linked_file_exists():
+    folder = ROOT / "docs" / "integrations" / "sources"
+    for target in re.findall(r"\]\((?!https?://)([^)#]+)(?:#[^)]*)?\)", docs_page()):
+        assert (folder / target).resolve().is_file(), f"broken link: {target}"
