@@ -120,3 +120,16 @@ def test_given_sourcecraft_reports_when_reading_records_then_the_artifacts_bytes
         size = sum(len(storage.read(d.key)) for d in storage.downloads if d.status == 200)
         assert size > 0
         assert assert_running_totals_before_records(result, "sourcecraft_artifact_records") == (0, size)
+
+
+def test_given_sourcecraft_file_transfer_when_reading_files_then_the_staged_bytes_are_estimated(tmp_path, monkeypatch):
+    monkeypatch.setenv("AIRBYTE_STAGING_DIRECTORY", str(tmp_path))
+    with FakeStorage() as storage, FakeSourceCraft(storage) as sourcecraft:
+        config = {"sourcecraft": sourcecraft.config_block()}
+        discovered = run_cli("discover", config)
+        result = read_ok(config, configured_catalog(discovered.catalog, ["sourcecraft_artifact_files"]))
+
+        staged = sum(record["bytes"] for record in result.records("sourcecraft_artifact_files"))
+        served = sum(len(storage.read(d.key)) for d in storage.downloads if d.status == 200)
+        assert staged > 0 and served == staged
+        assert assert_running_totals_before_records(result, "sourcecraft_artifact_files") == (0, served)
