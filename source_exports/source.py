@@ -20,16 +20,20 @@ from source_exports import fast_read
 from source_exports.config import CommonConfig
 from source_exports.download.batch import batches_enabled
 from source_exports.errors import ConfigError, ExportsError, to_traced_exception
+from source_exports.estimates import with_estimates
 from source_exports.redact import redact
 from source_exports.vendors import VENDORS
 
 DOCS_URL = "https://docs.airbyte.com/integrations/sources/exports"
+"""Where Airbyte's docs site publishes `docs/integrations/sources/exports.md` of this repository."""
+GENERAL_GROUP = "general"
 
 
 class SourceExports(AbstractSource):
     """Reads export files and export metadata from Cargo, SourceCraft CI, Spaaza and PostHog."""
 
     def spec(self, logger: logging.Logger) -> ConnectorSpecification:
+        """One card per vendor block (Airbyte's `groups`), each shown open although every block is optional."""
         properties: MutableMapping[str, Any] = {
             "start_date": {
                 "type": "string",
@@ -38,24 +42,40 @@ class SourceExports(AbstractSource):
                 "Leave empty to read everything the vendors keep.",
                 "format": "date-time",
                 "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$",
+                "pattern_descriptor": "YYYY-MM-DDTHH:mm:ssZ",
                 "examples": ["2025-01-01T00:00:00Z"],
                 "order": 0,
+                "group": GENERAL_GROUP,
+                "always_show": True,
             }
         }
+        groups = [{"id": GENERAL_GROUP, "title": "All vendors"}]
         for order, vendor in enumerate(VENDORS, start=1):
-            properties[vendor.key] = {**vendor.spec_block(), "order": order}
+            properties[vendor.key] = {**vendor.spec_block(), "order": order, "group": vendor.key, "always_show": True}
+            groups.append({"id": vendor.key, "title": vendor.title})
         return ConnectorSpecification(
             documentationUrl=DOCS_URL,
             connectionSpecification={
                 "$schema": "http://json-schema.org/draft-07/schema#",
                 "title": "Exports Source Spec",
+                "description": "Configure one or more vendor blocks; each block is optional, and check needs at "
+                "least one.",
                 "type": "object",
                 "required": [],
                 "additionalProperties": True,
                 "properties": properties,
+                "groups": groups,
             },
             supportsIncremental=True,
         )
+
+    def configure(self, config: Mapping[str, Any], temp_dir: str) -> Mapping[str, Any]:
+        """The config with every vendor block upgraded to the spec's current spellings (before validation)."""
+        upgraded = dict(config)
+        for vendor in VENDORS:
+            if isinstance(config.get(vendor.key), Mapping):
+                upgraded[vendor.key] = vendor.upgrade_block(config[vendor.key])
+        return super().configure(upgraded, temp_dir)
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         """The CDK's check, without the `repr()` quotes it puts around the failure message."""
@@ -103,10 +123,17 @@ class SourceExports(AbstractSource):
         return streams
 
     def _read_stream(self, logger, stream_instance, configured_stream, state_manager, internal_config):  # noqa: ANN001
-        """Under `ExportsEntrypoint` rows travel in batches (see `fast_read`); otherwise the CDK's path."""
-        if not batches_enabled():
-            return super()._read_stream(logger, stream_instance, configured_stream, state_manager, internal_config)
-        return fast_read.read_stream(self, logger, stream_instance, configured_stream, state_manager, internal_config)
+        """Under `ExportsEntrypoint` rows travel in batches (see `fast_read`); otherwise the CDK's path.
+
+        Either way the stream's ESTIMATE traces go out in order with its records.
+        """
+        if batches_enabled():
+            messages = fast_read.read_stream(
+                self, logger, stream_instance, configured_stream, state_manager, internal_config
+            )
+        else:
+            messages = super()._read_stream(logger, stream_instance, configured_stream, state_manager, internal_config)
+        return with_estimates(messages, getattr(stream_instance, "estimate", None))
 
     @staticmethod
     def _serialize_exception(

@@ -16,6 +16,7 @@ from airbyte_cdk.sources.streams import CheckpointMixin, Stream
 from airbyte_cdk.sources.utils.schema_helpers import ResourceSchemaLoader
 
 from source_exports.config import parse_datetime
+from source_exports.estimates import StreamEstimate
 
 PrimaryKey = Optional[Union[str, List[str], List[List[str]]]]
 
@@ -27,6 +28,14 @@ class ExportsStream(Stream):
 
     def __init__(self) -> None:
         self._json_schema: Optional[Mapping[str, Any]] = None
+        self._estimate: Optional[StreamEstimate] = None
+
+    @property
+    def estimate(self) -> StreamEstimate:
+        """This sync's known totals of the stream's rows and bytes; `SourceExports` sends them as ESTIMATEs."""
+        if getattr(self, "_estimate", None) is None:
+            self._estimate = StreamEstimate(self.name, self.namespace)
+        return self._estimate
 
     def get_json_schema(self) -> Mapping[str, Any]:
         if self._json_schema is None:

@@ -28,6 +28,8 @@ LOGGER = logging.getLogger("airbyte")
 
 UrlMinter = Callable[[], str]
 """Returns a fresh short-lived URL; called before the first request and after expiry."""
+SizeListener = Callable[[int], None]
+"""Told a file's size (its `Content-Length`) once, when the download starts; for progress estimates."""
 
 # What a connection cut mid-body looks like from requests/urllib3/http.client.
 DROPPED_CONNECTION = (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError, EOFError, ValueError)
@@ -62,9 +64,9 @@ class Fetcher:
         self.session.auth = _NoCredentials()
         self.timeout = timeout
 
-    def open(self, mint: UrlMinter, name: str) -> ResumableBody:
-        """Open the file at the URL `mint()` returns; `name` is used in messages."""
-        return ResumableBody(self, mint, name)
+    def open(self, mint: UrlMinter, name: str, on_size: Optional[SizeListener] = None) -> ResumableBody:
+        """Open the file at the URL `mint()` returns; `name` is used in messages, `on_size` hears its size."""
+        return ResumableBody(self, mint, name, on_size)
 
     def request(self, url: str, start: int) -> requests.Response:
         """GET `url` from byte `start`, following redirects without credentials."""
@@ -86,10 +88,11 @@ class Fetcher:
 class ResumableBody(io.RawIOBase):
     """A read-only raw stream over one remote file that survives drops and expiry."""
 
-    def __init__(self, fetcher: Fetcher, mint: UrlMinter, name: str) -> None:
+    def __init__(self, fetcher: Fetcher, mint: UrlMinter, name: str, on_size: Optional[SizeListener] = None) -> None:
         super().__init__()
         self._fetcher = fetcher
         self._mint = mint
+        self._on_size = on_size
         self.name = name
         self.position = 0
         self.total_size: Optional[int] = None
@@ -172,6 +175,8 @@ class ResumableBody(io.RawIOBase):
             length = response.headers.get("Content-Length")
             if length is not None and response.status_code == 200:
                 self.total_size = int(length)
+                if self._on_size is not None:
+                    self._on_size(self.total_size)
         self._response = response
         self._raw = response.raw
         while skip:  # a failure here is a dropped connection too: readinto retries

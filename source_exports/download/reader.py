@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import itertools
 import logging
@@ -29,7 +30,7 @@ from typing import (
 
 from source_exports.download.batch import RecordBatch, batches_enabled, in_batches
 from source_exports.download.codecs import open_decoded
-from source_exports.download.fetch import Fetcher, UrlMinter
+from source_exports.download.fetch import Fetcher, SizeListener, UrlMinter
 from source_exports.download.parsers import Row, get_parser
 
 LOGGER = logging.getLogger("airbyte")
@@ -44,13 +45,15 @@ SPOOL_IN_MEMORY = 1 << 20
 class ExportFile:
     """One downloadable file: how to mint its URL, its format, and columns to add to each row.
 
-    `name` is what records and logs show: a file name, never a signed URL.
+    `name` is what records and logs show: a file name, never a signed URL. `on_size` is told the
+    file's size when its download starts (a stream's progress estimate); samples do not tell it.
     """
 
     name: str
     mint: UrlMinter
     format: str
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    on_size: Optional[SizeListener] = None
 
 
 class ExportFileReader:
@@ -114,7 +117,7 @@ class ExportFileReader:
     # internals
 
     def _download(self, export: ExportFile) -> ContextManager[Any]:
-        return contextlib.closing(self.fetcher.open(export.mint, export.name))
+        return contextlib.closing(self.fetcher.open(export.mint, export.name, export.on_size))
 
     def _rows(
         self, export: ExportFile, opener: Callable[[], ContextManager[Any]], limit: Optional[int] = None
@@ -181,7 +184,7 @@ class ExportFileReader:
 
     def sample(self, export: ExportFile, limit: int = 100) -> List[Row]:
         """The first `limit` rows: enough to infer a schema, without reading the whole file."""
-        return list(self.read(export, limit=limit))
+        return list(self.read(dataclasses.replace(export, on_size=None), limit=limit))
 
 
 def _reopen(spool: IO[bytes]) -> Callable[[], ContextManager[BinaryIO]]:

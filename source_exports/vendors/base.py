@@ -30,6 +30,14 @@ class Vendor(ABC):
         package = type(self).__module__.rsplit(".", 1)[0]
         return json.loads(resources.files(package).joinpath("spec.json").read_text())
 
+    def upgrade_block(self, block: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The block with settings of earlier versions spelled as the spec now asks; unchanged by default.
+
+        Runs before the config is validated against the spec, so configs saved by an older version
+        keep working after a value's spelling changed in the form.
+        """
+        return block
+
     @abstractmethod
     def check(self, block: Mapping[str, Any], common: CommonConfig, logger: logging.Logger) -> None:
         """Validate the block and make one cheap authenticated call; raise ExportsError on failure."""

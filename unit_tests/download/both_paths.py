@@ -14,7 +14,7 @@ class BytesFetcher:
     def __init__(self, data: bytes) -> None:
         self.data = data
 
-    def open(self, mint: Any, name: str) -> io.BytesIO:
+    def open(self, mint: Any, name: str, on_size: Any = None) -> io.BytesIO:
         return io.BytesIO(self.data)
 
 

@@ -147,7 +147,7 @@ def test_given_a_bad_file_when_read_vectorised_then_the_file_is_read_only_as_oft
     opened = []
 
     class CountingFetcher(BytesFetcher):
-        def open(self, mint: Any, name: str) -> io.BytesIO:
+        def open(self, mint: Any, name: str, on_size: Any = None) -> io.BytesIO:
             opened.append(name)
             return super().open(mint, name)
 

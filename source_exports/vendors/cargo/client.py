@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, Dict, Iterator, List, Mapping, Optional
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
 
 import requests
 
@@ -53,15 +53,25 @@ class CargoClient:
         """One page of `runs/list`: `{"runs": [...], "count": N}`."""
         return self._call("POST", "/orchestration/runs/list", json={**filters, "limit": limit, "offset": offset})
 
-    def iter_runs(self, filters: Mapping[str, Any], page_size: int = PAGE_SIZE) -> Iterator[Dict[str, Any]]:
-        """Every run matching `filters`, paging with limit/offset until a short page or `count` is reached."""
+    def iter_runs(
+        self,
+        filters: Mapping[str, Any],
+        page_size: int = PAGE_SIZE,
+        on_count: Optional[Callable[[int], None]] = None,
+    ) -> Iterator[Dict[str, Any]]:
+        """Every run matching `filters`, paging with limit/offset until a short page or `count` is reached.
+
+        `on_count` hears the first page's `count` (how many runs match) before any run is yielded.
+        """
         offset = 0
         while True:
             page = self.list_runs(filters, limit=page_size, offset=offset)
             runs = page.get("runs") or []
+            count = page.get("count")
+            if on_count is not None and offset == 0 and isinstance(count, int):
+                on_count(count)
             yield from runs
             offset += len(runs)
-            count = page.get("count")
             if len(runs) < page_size or (isinstance(count, int) and offset >= count):
                 return
 

@@ -12,6 +12,7 @@ import logging
 from datetime import timedelta
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
 
+from source_exports.download.fetch import SizeListener
 from source_exports.download.parsers import Row
 from source_exports.download.reader import ExportFile, ExportFileReader
 from source_exports.errors import ConfigError, DownloadError, ExportsError
@@ -53,12 +54,15 @@ class RunOutputExporter:
         stream: str,
         reader: Optional[ExportFileReader] = None,
         logger: logging.Logger = LOGGER,
+        on_size: Optional[SizeListener] = None,
     ) -> None:
         self.client = client
         self.output = output
         self.stream = stream
         self.reader = reader or ExportFileReader(logger=logger)
         self.logger = logger
+        self.on_size = on_size
+        """Told each export file's size as its download starts (the stream's progress estimate)."""
 
     @property
     def context(self) -> Dict[str, Any]:
@@ -109,7 +113,7 @@ class RunOutputExporter:
             WINDOW_END_COLUMN: iso(window.end) if window else None,
             WORKFLOW_COLUMN: self.output.workflow_uuid,
         }
-        return ExportFile(name, self._minter(body, url, name), self.output.format, metadata)
+        return ExportFile(name, self._minter(body, url, name), self.output.format, metadata, on_size=self.on_size)
 
     def _minter(self, body: Mapping[str, Any], first_url: str, name: str) -> Callable[[], str]:
         """The first call returns the URL already minted; later calls (expired URL) ask Cargo again."""

@@ -97,7 +97,7 @@ class CargoRuns(CargoWindowedStream):
         self, sync_mode: SyncMode, stream_slice: Optional[Mapping[str, Any]] = None, **kwargs: Any
     ) -> Iterable[Mapping[str, Any]]:
         window = Window.from_slice(stream_slice)
-        yield from self.client.iter_runs(window.filters("updated"))
+        yield from self.client.iter_runs(window.filters("updated"), on_count=self.estimate.add_rows)
         if sync_mode == SyncMode.incremental:
             self.advance_cursor(window.as_slice()["end"])
 
@@ -121,7 +121,9 @@ class CargoRunOutputs(CargoWindowedStream):
     ) -> None:
         super().__init__(client, config, start_date)
         self.output = output
-        self.exporter = exporter or RunOutputExporter(client, output, stream=output.name)
+        self.exporter = exporter or RunOutputExporter(
+            client, output, stream=output.name, on_size=self.estimate.add_bytes
+        )
 
     @property
     def name(self) -> str:

@@ -15,7 +15,7 @@ sent to the storage host; the vendor-neutral fetcher downloads that URL without 
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator, List, Mapping, Optional
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
@@ -70,15 +70,25 @@ class PostHogClient:
             raise classify(response, action, self.needs_write)
         return self._json(response, action)
 
-    def pages(self, path: str, action: str, params: Optional[Mapping[str, Any]] = None) -> Iterator[Dict[str, Any]]:
-        """Every result of a DRF list, following `next` links."""
+    def pages(
+        self,
+        path: str,
+        action: str,
+        params: Optional[Mapping[str, Any]] = None,
+        on_count: Optional[Callable[[int], None]] = None,
+    ) -> Iterator[Dict[str, Any]]:
+        """Every result of a DRF list, following `next` links; `on_count` hears the first page's `count`."""
         url: Optional[str] = self.url(path)
         query = dict(params or {})
+        first = True
         while url:
             page = self.get(url, action, params=query)
             if isinstance(page, list):  # an unpaginated list
                 yield from page
                 return
+            if first and on_count is not None and isinstance(page.get("count"), int):
+                on_count(page["count"])
+            first = False
             yield from page.get("results") or []
             url, query = self.paginator.next_url(page), {}
 
@@ -92,8 +102,9 @@ class PostHogClient:
         path = f"{self.config.environment_path}/batch_exports/"
         self.get(self.url(path), "read the environment's batch exports", params={"limit": 1})
 
-    def list_batch_exports(self) -> Iterator[Dict[str, Any]]:
-        return self.pages(self.config.listing_path, "list batch exports", {"limit": PAGE_SIZE, "offset": 0})
+    def list_batch_exports(self, on_count: Optional[Callable[[int], None]] = None) -> Iterator[Dict[str, Any]]:
+        params = {"limit": PAGE_SIZE, "offset": 0}
+        return self.pages(self.config.listing_path, "list batch exports", params, on_count)
 
     def list_runs(self, team_id: str, batch_export_id: str) -> Iterator[Dict[str, Any]]:
         path = f"/api/environments/{team_id}/batch_exports/{batch_export_id}/runs/"

@@ -20,6 +20,8 @@ FORMATS = ("JSONLines", "Parquet")
 # Only the compressions whose decoding the connector supports (JSON Lines is whole-file compressed and
 # decoded by magic bytes; Parquet compression is internal to the file and read by pyarrow).
 COMPRESSIONS = (None, "gzip", "zstd")
+NO_COMPRESSION = "none"
+"""The form's spelling of PostHog's `null` (no compression); a config may also hold `null` itself."""
 MAX_WINDOW_DAYS = 7  # PostHog refuses file downloads spanning more than 7 days
 MAX_LOGS_PAGE_SIZE = 500  # PostHog's cap on the logs `limit`
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -115,6 +117,14 @@ def optional_identifier(block: Mapping[str, Any], key: str) -> Optional[str]:
     return text
 
 
+def upgrade_block(block: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The block with `file_download.compression: null` (the spelling of 0.1) written as "none", the form's value."""
+    download = block.get("file_download")
+    if not isinstance(download, Mapping) or "compression" not in download or download["compression"] is not None:
+        return block
+    return {**block, "file_download": {**download, "compression": NO_COMPRESSION}}
+
+
 def parse_file_download(raw: Any) -> Optional[FileDownloadConfig]:
     """Validate the optional `file_download` object; None when file downloads are off."""
     if raw is None:
@@ -128,11 +138,12 @@ def parse_file_download(raw: Any) -> Optional[FileDownloadConfig]:
     for index, model in enumerate(models):
         require_choice(model, MODELS, f"{prefix}.models[{index}]")
     compression = raw.get("compression", "gzip")
+    compression = None if compression == NO_COMPRESSION else compression
     if compression not in COMPRESSIONS:
         raise ConfigError(
             f"'{compression}' is not a supported compression",
             field=f"{prefix}.compression",
-            hint="Valid values: null (none), gzip, zstd — the ones this connector can decode",
+            hint="Valid values: none, gzip, zstd — the ones this connector can decode",
         )
     return FileDownloadConfig(
         models=tuple(dict.fromkeys(models)),

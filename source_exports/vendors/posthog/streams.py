@@ -91,7 +91,7 @@ class PostHogBatchExports(PostHogStreamMixin, ExportsStream):
         return "posthog_batch_exports"
 
     def read_records(self, sync_mode: SyncMode, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
-        yield from self.client.list_batch_exports()
+        yield from self.client.list_batch_exports(on_count=self.estimate.add_rows)
 
 
 class PostHogIncrementalStream(PostHogStreamMixin, IncrementalExportsStream):
@@ -221,10 +221,12 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
         recreations = 0
         while True:
             export = self.new_job(window).run()
+            if not recreations and export.records_completed:  # a re-created export holds the same rows
+                self.estimate.add_rows(export.records_completed)
             replay = hashlib.blake2b(digest_size=16)
             seen = 0
             try:
-                for row in self.rows_of(export):
+                for row in self.rows_of(export, on_size=None if recreations else self.estimate.add_bytes):
                     seen += 1
                     if seen <= emitted:
                         replay.update(row_fingerprint(row))
@@ -281,8 +283,10 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
         )
         return self.job_factory(self.client, self.model, window, self.file_config, settings, self.logger)
 
-    def rows_of(self, export: CompletedExport) -> Iterator[Mapping[str, Any]]:
-        """Every row of every file of a completed export, in file order."""
+    def rows_of(
+        self, export: CompletedExport, on_size: Optional[Callable[[int], None]] = None
+    ) -> Iterator[Mapping[str, Any]]:
+        """Every row of every file of a completed export, in file order; `on_size` hears each file's size."""
         file_format = self.file_config.format
         suffix = FILE_SUFFIXES[file_format]
         if file_format == "JSONLines":
@@ -294,6 +298,7 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
                 mint=functools.partial(self.client.file_location, export.id, file_id),
                 format=PARSER_FORMATS[file_format],
                 metadata={EXPORT_ID_COLUMN: export.id},
+                on_size=on_size,
             )
             for row in self.reader.read(export_file):
                 yield transform(row)

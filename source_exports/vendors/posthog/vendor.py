@@ -10,7 +10,7 @@ from airbyte_cdk.sources.streams import Stream
 from source_exports.config import CommonConfig
 from source_exports.vendors.base import Vendor
 from source_exports.vendors.posthog.client import PostHogClient
-from source_exports.vendors.posthog.config import PostHogConfig
+from source_exports.vendors.posthog.config import PostHogConfig, upgrade_block
 from source_exports.vendors.posthog.errors import WRITE_SCOPE
 from source_exports.vendors.posthog.streams import (
     PostHogBatchExportLogs,
@@ -25,6 +25,9 @@ class PostHogVendor(Vendor):
 
     key = "posthog"
     title = "PostHog"
+
+    def upgrade_block(self, block: Mapping[str, Any]) -> Mapping[str, Any]:
+        return upgrade_block(block)
 
     def check(self, block: Mapping[str, Any], common: CommonConfig, logger: logging.Logger) -> None:
         """One cheap listing call; a missing scope comes back as an AuthError naming the scope."""

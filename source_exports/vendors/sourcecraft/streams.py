@@ -251,6 +251,7 @@ class SourceCraftArtifactRecordsStream(ArtifactContentStream):
             mint=artifact.minter(self.client),
             format=format_of(artifact.local_path),
             metadata=artifact.identity(IDENTITY_PREFIX),
+            on_size=self.estimate.add_bytes,
         )
         yield from self.reader.records(export)  # batches under the fast read loop, rows otherwise
 
@@ -281,7 +282,8 @@ class SourceCraftArtifactFilesStream(ArtifactContentStream):
     def read_artifact(self, artifact: Artifact) -> Iterable[AirbyteMessage]:
         started = time.monotonic()
         folders = (*artifact.cube.slugs, artifact.id)  # the id keeps artifacts sharing a local_path apart
-        with contextlib.closing(self.fetcher.open(artifact.minter(self.client), artifact.label)) as body:
+        minter = artifact.minter(self.client)
+        with contextlib.closing(self.fetcher.open(minter, artifact.label, on_size=self.estimate.add_bytes)) as body:
             staged = self.writer.write(body, artifact.local_path, artifact.label, folders)
         self.logger.info(
             f"{artifact.label}: {staged.size / 1e6:,.2f} MB staged in {time.monotonic() - started:,.1f} s"

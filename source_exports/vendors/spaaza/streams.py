@@ -16,6 +16,7 @@ uses the configured catalog's schema), or a permissive schema when no export exi
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional
 
@@ -133,7 +134,8 @@ class _SpaazaFileStream:
         yield from self.reader.records(export)  # batches under the fast read loop, rows otherwise
 
     def result_file(self, task: Mapping[str, Any]) -> ExportFile:
-        return result_file(self.client, task, self.name, self.config.export_format, self.config.poll_interval_seconds)
+        export = result_file(self.client, task, self.name, self.config.export_format, self.config.poll_interval_seconds)
+        return dataclasses.replace(export, on_size=self.estimate.add_bytes)
 
     def new_job(self) -> SpaazaExportJob:
         return SpaazaExportJob(self.client, self.config, stream=self.name)

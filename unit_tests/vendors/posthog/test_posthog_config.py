@@ -3,7 +3,7 @@
 import pytest
 
 from source_exports.errors import ConfigError
-from source_exports.vendors.posthog.config import PostHogConfig
+from source_exports.vendors.posthog.config import PostHogConfig, upgrade_block
 
 
 def block(**overrides):
@@ -68,3 +68,16 @@ def test_given_path_characters_in_environment_id_when_parsed_then_error():
 def test_given_missing_api_key_when_parsed_then_error_names_it():
     with pytest.raises(ConfigError, match=r"posthog\.api_key"):
         PostHogConfig.from_block({"environment_id": "1"})
+
+
+def test_given_none_compression_when_parsed_then_uncompressed_as_posthogs_null():
+    assert PostHogConfig.from_block(block(file_download={"compression": "none"})).file_download.compression is None
+
+
+def test_given_null_compression_of_an_older_config_when_upgraded_then_spelled_none_and_other_blocks_untouched():
+    old = block(file_download={"compression": None, "format": "JSONLines"})
+    upgraded = upgrade_block(old)
+    assert upgraded["file_download"] == {"compression": "none", "format": "JSONLines"}
+    assert old["file_download"]["compression"] is None  # the input is not changed in place
+    assert upgrade_block(block(file_download={"compression": "gzip"}))["file_download"]["compression"] == "gzip"
+    assert upgrade_block(block()) == block()

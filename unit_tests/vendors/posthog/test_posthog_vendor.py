@@ -51,5 +51,5 @@ def test_given_organization_and_file_downloads_when_check_then_org_listing_and_e
 def test_given_spec_block_when_read_then_api_key_is_secret_and_compressions_are_the_decodable_ones():
     spec = VENDOR.spec_block()
     assert spec["properties"]["api_key"]["airbyte_secret"] is True
-    assert spec["properties"]["file_download"]["properties"]["compression"]["enum"] == [None, "gzip", "zstd"]
+    assert spec["properties"]["file_download"]["properties"]["compression"]["enum"] == ["none", "gzip", "zstd"]
     assert spec["properties"]["window_days"]["maximum"] == 7
