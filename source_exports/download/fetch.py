@@ -44,6 +44,8 @@ CONNECT_TIMEOUT_SECONDS = 15.0
 READ_TIMEOUT_SECONDS = 60.0
 """Longest wait for the next byte from storage before the connection counts as stalled."""
 READ_TIMEOUT_ENV = "SOURCE_EXPORTS_READ_TIMEOUT_SECONDS"
+DOWNLOAD_HEARTBEAT_SECONDS = 60.0
+"""Longest silence while bytes trickle in slowly (a stall is logged after each read timeout instead)."""
 MAX_HOST_FAILURES = 3
 """Files in a row that one storage host fails before the stream stops (the host is down, not one file)."""
 MAX_HOST_FAILURES_ENV = "SOURCE_EXPORTS_MAX_STORAGE_HOST_FAILURES"
@@ -146,6 +148,8 @@ class ResumableBody(io.RawIOBase):
         self._url = mint()
         self.host = host_of(self._url)
         self._progressed = False
+        self._last_heartbeat = time.monotonic()
+        self._pending: Optional[BaseException] = None
         self._response: Optional[requests.Response] = None
         self._raw = None
         self._identity: Optional[tuple] = None
@@ -159,7 +163,7 @@ class ResumableBody(io.RawIOBase):
             try:
                 if self._raw is None:
                     self._connect()
-                count = self._raw.readinto(buffer)
+                count = self._read_available(buffer)
                 if count or self.total_size is None or self.position >= self.total_size:
                     self.position += count or 0
                     if count and not self._progressed:
@@ -188,6 +192,39 @@ class ResumableBody(io.RawIOBase):
                     LOGGER.warning(f"{self.name}: connection lost at byte {self.position}; resuming")
                 self._close_response()
                 time.sleep(min(0.2 * 2 ** (failures - 1), 5.0))
+
+    def _read_available(self, buffer) -> int:
+        """Fill `buffer` as the bytes arrive; a stall after some bytes returns them (they are progress).
+
+        The error that ended the wait is raised by the next read, which then resumes from the
+        bytes delivered.
+        """
+        if self._pending is not None:
+            problem, self._pending = self._pending, None
+            raise problem
+        view = memoryview(buffer).cast("B")
+        filled = 0
+        while filled < len(view):
+            try:
+                data = self._raw.read1(len(view) - filled)
+            except DROPPED_CONNECTION as problem:
+                if not filled:
+                    raise
+                self._pending = problem
+                break
+            if not data:
+                break
+            view[filled : filled + len(data)] = data
+            filled += len(data)
+            self._heartbeat(filled)
+        return filled
+
+    def _heartbeat(self, filled: int) -> None:
+        """A log line at most every DOWNLOAD_HEARTBEAT_SECONDS while a slow download keeps going."""
+        now = time.monotonic()
+        if now - self._last_heartbeat >= DOWNLOAD_HEARTBEAT_SECONDS:
+            self._last_heartbeat = now
+            LOGGER.info(f"{self.name}: {self.position + filled:,} bytes received so far; still downloading")
 
     def _gave_up(self, problem: BaseException, stalled: bool) -> DownloadError:
         resumes = self._fetcher.max_resumes
@@ -283,6 +320,7 @@ class ResumableBody(io.RawIOBase):
             self._response.close()
         self._response = None
         self._raw = None
+        self._pending = None
 
 
 def is_read_timeout(problem: BaseException) -> bool:
