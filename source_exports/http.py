@@ -22,6 +22,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD"})
 `runs/list`, `download-outputs`); one that creates something is sent once and, after an ambiguous
 failure, the client looks up whether it took effect before sending it again."""
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+BACKOFF_FACTOR = 0.5
+"""urllib3's backoff factor: waits of 0, 1, 2, 4 and 8 s between the 5 retries (unless Retry-After says)."""
+BACKOFF_ENV = "SOURCE_EXPORTS_RETRY_BACKOFF_FACTOR"
+"""Environment variable overriding BACKOFF_FACTOR (0 to 10; tests make it tiny)."""
 MAX_RETRY_AFTER_SECONDS = 120.0
 MAX_RETRY_AFTER_ENV = "SOURCE_EXPORTS_MAX_RETRY_AFTER_SECONDS"
 """Environment variable overriding MAX_RETRY_AFTER_SECONDS (operators behind strict proxies; tests make it tiny)."""
@@ -77,9 +81,14 @@ class CappedRetry(Retry):
         return seconds
 
 
+def backoff_factor() -> float:
+    """BACKOFF_FACTOR unless SOURCE_EXPORTS_RETRY_BACKOFF_FACTOR sets another."""
+    return env_number(BACKOFF_ENV, BACKOFF_FACTOR, 0.0, 10.0)
+
+
 def retry_policy(
     total: int = 5,
-    backoff_factor: float = 0.5,
+    backoff: Optional[float] = None,
     methods: Optional[Collection[str]] = None,
     max_retry_after: Optional[float] = None,
 ) -> CappedRetry:
@@ -94,7 +103,7 @@ def retry_policy(
         connect=total,
         read=total,
         status=total,
-        backoff_factor=backoff_factor,
+        backoff_factor=backoff_factor() if backoff is None else backoff,
         backoff_max=30,
         status_forcelist=RETRYABLE_STATUSES,
         allowed_methods=frozenset(methods) if methods is not None else SAFE_METHODS,
@@ -104,7 +113,7 @@ def retry_policy(
     )
 
 
-def create_policy(total: int = 5, backoff_factor: float = 0.5) -> CappedRetry:
+def create_policy(total: int = 5) -> CappedRetry:
     """For requests that create something: retried only where the server cannot have acted on them.
 
     A connection that was never made, or a 429, is retried (honouring Retry-After). A 5xx or a
@@ -116,7 +125,7 @@ def create_policy(total: int = 5, backoff_factor: float = 0.5) -> CappedRetry:
         connect=total,
         read=0,
         status=total,
-        backoff_factor=backoff_factor,
+        backoff_factor=backoff_factor(),
         backoff_max=30,
         status_forcelist=frozenset({429}),
         allowed_methods=frozenset({"POST"}),

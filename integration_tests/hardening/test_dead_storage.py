@@ -82,9 +82,9 @@ def test_given_storage_answering_503_to_everything_when_reading_artifacts_then_t
     cli, figures
 ):
     with FakeVendors(vendors=["sourcecraft"]) as fakes:
-        fakes.storage.faults.fail_next(503, times=10_000, retry_after=0)  # Retry-After 0: no backoff waits
+        fakes.storage.faults.fail_next(503, times=10_000, retry_after=None)
         catalog = catalog_of([("sourcecraft_artifact_records", False, [])])
-        failed = cli.run("read", fakes.config(), catalog)
+        failed = cli.run("read", fakes.config(), catalog, env={"SOURCE_EXPORTS_RETRY_BACKOFF_FACTOR": "0.01"})
         error = stream_errors(failed)["sourcecraft_artifact_records"]
         host = fakes.storage.url.split("//", 1)[1]
         assert error["failure_type"] == "transient_error", error
