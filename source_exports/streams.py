@@ -91,17 +91,17 @@ class IncrementalExportsStream(ExportsStream, CheckpointMixin):
                     field=field,
                     hint="Reset this stream's state so the next sync starts from start_date",
                 )
-            return self._not_before_earliest(cursor, field)
+            return self._not_before_earliest(cursor, field, str(saved))
         if self.start_date is None:
             return None
-        return self._not_before_earliest(self.start_date, "start_date")
+        return self._not_before_earliest(self.start_date, "start_date", format_datetime(self.start_date))
 
-    def _not_before_earliest(self, start: pendulum.DateTime, field: str) -> pendulum.DateTime:
+    def _not_before_earliest(self, start: pendulum.DateTime, field: str, shown: str) -> pendulum.DateTime:
         earliest = pendulum.instance(self.earliest_data).in_timezone("UTC")
         if start >= earliest:
             return start
         LOGGER.warning(
-            f"{self.name}: {field} {format_datetime(start)} is before any data this stream can hold; "
+            f"{self.name}: {field} {shown} is before any data this stream can hold; "
             f"starting at {format_datetime(earliest)} instead"
         )
         return earliest

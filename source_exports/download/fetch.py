@@ -203,6 +203,8 @@ class ResumableBody(io.RawIOBase):
             problem, self._pending = self._pending, None
             raise problem
         view = memoryview(buffer).cast("B")
+        if not hasattr(self._raw, "read1"):  # urllib3 1.x: no partial reads, a stall drops the bytes before it
+            return self._raw.readinto(view)
         filled = 0
         while filled < len(view):
             try:
