@@ -83,14 +83,7 @@ class IncrementalExportsStream(ExportsStream, CheckpointMixin):
         saved = self._state.get(self.cursor_field) if sync_mode == SyncMode.incremental else None
         if saved:
             field = f"state.{self.name}.{self.cursor_field}"
-            cursor = parse_datetime(saved, field)
-            if cursor > pendulum.now("UTC") + FUTURE_TOLERANCE:
-                raise ConfigError(
-                    f"The saved cursor {saved} is in the future, so this stream would stay empty for good",
-                    stream=self.name,
-                    field=field,
-                    hint="Reset this stream's state so the next sync starts from start_date",
-                )
+            cursor = refuse_future_cursor(parse_datetime(saved, field), str(saved), self.name, field)
             return self._not_before_earliest(cursor, field, str(saved))
         if self.start_date is None:
             return None
@@ -115,6 +108,18 @@ class IncrementalExportsStream(ExportsStream, CheckpointMixin):
         if current is None or moved > parse_datetime(current, self.cursor_field):
             self._state[self.cursor_field] = format_datetime(moved)
 
+
+
+def refuse_future_cursor(cursor: pendulum.DateTime, saved: str, stream: str, field: str) -> pendulum.DateTime:
+    """The saved cursor, unless it is past our clock (beyond FUTURE_TOLERANCE): then a config error naming it."""
+    if cursor > pendulum.now("UTC") + FUTURE_TOLERANCE:
+        raise ConfigError(
+            f"The saved cursor {saved} is in the future, so this stream would stay empty for good",
+            stream=stream,
+            field=field,
+            hint="Reset this stream's state so the next sync starts from start_date",
+        )
+    return cursor
 
 
 def format_datetime(value: pendulum.DateTime) -> str:

@@ -95,6 +95,17 @@ def test_given_a_cursor_in_the_future_when_reading_then_the_stream_fails_naming_
                    for state in result.states), "the future cursor was saved again"
 
 
+def test_given_a_sourcecraft_state_in_the_future_when_reading_then_the_stream_fails_naming_it(cli, figures):
+    with FakeVendors(vendors=["sourcecraft"]) as fakes:
+        state = [{"type": "STREAM", "stream": {"stream_descriptor": {"name": "sourcecraft_runs"},
+                                               "stream_state": {"updated_at": "2099-01-01T00:00:00.000Z"}}}]
+        result = cli.run("read", fakes.config(), catalog_of([("sourcecraft_runs", True, ["dates", "updated_at"])]),
+                         state)
+        error = stream_errors(result)["sourcecraft_runs"]
+        assert error["failure_type"] == "config_error", error
+        assert "is in the future" in error["message"] and "state.sourcecraft_runs.updated_at" in error["message"]
+
+
 def test_given_a_cursor_of_year_1_when_reading_then_it_starts_at_the_vendors_first_day_and_rows_are_exact(
     cli, figures
 ):
