@@ -58,6 +58,34 @@ def require_uuid4(value: Any, field: str) -> str:
     return value
 
 
+def require_number(
+    value: Any,
+    field: str,
+    default: float,
+    minimum: float,
+    maximum: float,
+    integer: bool = False,
+    exclusive_minimum: bool = False,
+) -> float:
+    """An optional number within its range (`default` when absent); the message names the field and the range.
+
+    Every numeric setting goes through a range: an absurd value (1e300 days) is a config error, not
+    an overflow deep inside a date computation.
+    """
+    if value is None:
+        return default
+    number = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value  # NaN is not
+    whole = number and (not integer or float(value).is_integer())
+    above = number and (value > minimum if exclusive_minimum else value >= minimum)
+    if not (whole and above and value <= maximum):
+        kind = "an integer" if integer else "a number"
+        low = f"more than {minimum:g}" if exclusive_minimum else f"from {minimum:g}"
+        raise ConfigError(
+            f"'{value}' must be {kind} {low} to {maximum:g}", field=field, hint=f"Leave it empty for {default:g}"
+        )
+    return int(value) if integer else value
+
+
 def require_choice(value: Any, choices: Sequence[str], field: str) -> str:
     """Validate an enumerated option and list the valid values when it is not one of them."""
     if value not in choices:

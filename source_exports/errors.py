@@ -65,6 +65,10 @@ class DownloadError(TransientError):
     """A file could not be downloaded completely from storage."""
 
 
+class StorageHostDown(DownloadError):
+    """One storage host failed several files in a row: the stream stops instead of trying every other file."""
+
+
 class VendorJobFailed(ExportsError):
     """A vendor-side export job ended in a failed state; the vendor's own text is in `message`."""
 

@@ -2,16 +2,23 @@
 
 Vendors differ in what a job's states mean, not in how politely to wait for them; each
 vendor's `jobs.py` asks this schedule how long it has waited, whether the deadline passed,
-and to pause before the next poll.
+and to pause before the next poll. A pause longer than POLL_HEARTBEAT_SECONDS is cut into
+pieces with a log line after each, so a sync waiting on a slow job is never silent for long
+(the platform ends a source that prints nothing for `maxSecondsBetweenMessages`).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Callable, Optional
 
+LOGGER = logging.getLogger("airbyte")
+
 POLL_GROWTH = 1.5
 """Each pause is half as long again as the previous one (polite to the vendor, quick at first)."""
+POLL_HEARTBEAT_SECONDS = 120.0
+"""Longest silence while waiting between two polls: a longer pause logs a line every this many seconds."""
 
 
 class PollSchedule:
@@ -29,7 +36,9 @@ class PollSchedule:
         ceiling: Optional[float] = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        label: str = "the export job",
     ) -> None:
+        self.label = label
         self.interval = interval
         self.timeout = timeout
         self.ceiling = max(ceiling if ceiling is not None else interval, interval)
@@ -47,5 +56,13 @@ class PollSchedule:
 
     def pause(self) -> None:
         """Sleep until the next poll (never past the deadline), then lengthen the interval."""
-        self._sleep(min(self.interval, max(0.0, self.timeout - self.elapsed)))
+        remaining = min(self.interval, max(0.0, self.timeout - self.elapsed))
+        while remaining > POLL_HEARTBEAT_SECONDS:
+            self._sleep(POLL_HEARTBEAT_SECONDS)
+            remaining -= POLL_HEARTBEAT_SECONDS
+            LOGGER.info(
+                f"Still waiting for {self.label}: {self.elapsed:,.0f} s of at most {self.timeout:,.0f} s; "
+                f"next check in {remaining:,.0f} s"
+            )
+        self._sleep(remaining)
         self.interval = min(self.interval * POLL_GROWTH, self.ceiling)

@@ -17,7 +17,7 @@ from typing import Iterable, List, Optional, Union
 
 import orjson
 from airbyte_cdk.entrypoint import AirbyteEntrypoint
-from airbyte_cdk.models import AirbyteMessage, AirbyteMessageSerializer, Type
+from airbyte_cdk.models import AirbyteMessage, AirbyteMessageSerializer, AirbyteStateType, Type
 from airbyte_cdk.sources.connector_state_manager import HashableStreamDescriptor
 from airbyte_cdk.sources.utils.schema_helpers import split_config
 from airbyte_cdk.utils.constants import ENV_REQUEST_CACHE_PATH
@@ -111,16 +111,26 @@ def read_state_or_explain(source: SourceExports, path: Optional[str]) -> list:
     object of older connector versions, or any other shape, is refused with the fix named.
     """
     try:
-        return source.read_state(path)
+        state = source.read_state(path)
     except Exception as error:  # the CDK raises schema/JSON errors of several types here
-        raise to_traced_exception(
-            ConfigError(
-                f"The state file is not a list of per-stream Airbyte STATE messages ({type(error).__name__})",
-                field="--state",
-                hint="It may come from an older version of the connector or another tool: reset this "
-                "connection's state (or start without --state) so the next sync starts from start_date",
-            )
-        ) from None
+        kind = type(error).__name__
+        raise state_error(f"The state file is not a list of per-stream Airbyte STATE messages ({kind})") from None
+    kinds = sorted({message.type.name for message in state if message.type != AirbyteStateType.STREAM})
+    if kinds:
+        raise state_error(f"The state holds {', '.join(kinds)} state; this connector keeps per-stream (STREAM) state")
+    return state
+
+
+def state_error(message: str) -> Exception:
+    """A config error for a state this connector cannot use, with what to do about it."""
+    return to_traced_exception(
+        ConfigError(
+            message,
+            field="--state",
+            hint="It may come from an older version of the connector or another tool: reset this "
+            "connection's state (or start without --state) so the next sync starts from start_date",
+        )
+    )
 
 
 def launch(args: List[str], source: Optional[SourceExports] = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any, List, Mapping, MutableMapping, Optional, Tuple
 
@@ -27,6 +28,25 @@ from source_exports.vendors import VENDORS
 DOCS_URL = "https://docs.airbyte.com/integrations/sources/exports"
 """Where Airbyte's docs site publishes `docs/integrations/sources/exports.md` of this repository."""
 GENERAL_GROUP = "general"
+
+
+def config_file_problem(path: str) -> Optional[str]:
+    """What makes the config file unusable (unreadable, empty, not JSON, not an object), or None."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError) as error:
+        return f"The config file {path} cannot be read ({type(error).__name__})"
+    if not text.strip():
+        return f"The config file {path} is empty"
+    try:
+        parsed = json.loads(text)
+    except ValueError as error:
+        where = f"line {getattr(error, 'lineno', '?')}: {getattr(error, 'msg', error)}"
+        return f"The config file {path} is not JSON ({where})"
+    if not isinstance(parsed, dict):
+        return f"The config file {path} holds a JSON {type(parsed).__name__}, not an object"
+    return None
 
 
 class SourceExports(AbstractSource):
@@ -76,6 +96,20 @@ class SourceExports(AbstractSource):
             if isinstance(config.get(vendor.key), Mapping):
                 upgraded[vendor.key] = vendor.upgrade_block(config[vendor.key])
         return super().configure(upgraded, temp_dir)
+    @staticmethod
+    def read_config(config_path: str) -> MutableMapping[str, Any]:
+        """The CDK's config reader, with a config error saying what is wrong with the file and what to do."""
+        problem = config_file_problem(config_path)
+        if problem:
+            raise to_traced_exception(
+                ConfigError(
+                    problem,
+                    field="--config",
+                    hint="The config must be one JSON object with a block per vendor, e.g. "
+                    '{"cargo": {"api_token": "..."}}; run `spec` to see every field',
+                )
+            )
+        return AbstractSource.read_config(config_path)
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         """The CDK's check, without the `repr()` quotes it puts around the failure message."""

@@ -3,11 +3,16 @@
 `ExportsStream` loads a fixed-shape stream's JSON schema from `source_exports/schemas/` once
 (the CDK asks for it per record). `IncrementalExportsStream` keeps a single timestamp cursor in
 state, starting from the saved state or the config's `start_date`, and only moves it forward
-when the caller says the rows up to that point were emitted.
+when the caller says the rows up to that point were emitted. A start before the vendor's data can
+exist (`earliest_data`) is moved up to it with a warning — nothing is lost, and a sync from year 1
+does not plan thousands of empty export windows; a saved cursor in the future is refused, since it
+would keep the stream empty for good.
 """
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime, timedelta
 from typing import Any, List, Mapping, MutableMapping, Optional, Union
 
 import pendulum
@@ -16,7 +21,14 @@ from airbyte_cdk.sources.streams import CheckpointMixin, Stream
 from airbyte_cdk.sources.utils.schema_helpers import ResourceSchemaLoader
 
 from source_exports.config import parse_datetime
+from source_exports.errors import ConfigError
 from source_exports.estimates import StreamEstimate
+
+LOGGER = logging.getLogger("airbyte")
+EARLIEST_DATA = pendulum.datetime(2000, 1, 1, tz="UTC")
+"""Default lower bound of any vendor's data; vendors younger than that set their own `earliest_data`."""
+FUTURE_TOLERANCE = timedelta(days=1)
+"""How far past our clock a saved cursor may be (clock skew between vendors and us) before it is refused."""
 
 PrimaryKey = Optional[Union[str, List[str], List[List[str]]]]
 
@@ -55,6 +67,8 @@ class IncrementalExportsStream(ExportsStream, CheckpointMixin):
     """
 
     cursor_field: str = ""
+    earliest_data: datetime = EARLIEST_DATA
+    """No row of this stream can be older: an earlier start is moved up to it (see the module docstring)."""
 
     def __init__(self, start_date: Optional[pendulum.DateTime] = None) -> None:
         super().__init__()
@@ -77,8 +91,22 @@ class IncrementalExportsStream(ExportsStream, CheckpointMixin):
         """Where this sync starts: the saved cursor (incremental only), else `start_date`."""
         saved = self._state.get(self.cursor_field) if sync_mode == SyncMode.incremental else None
         if saved:
-            return parse_datetime(saved, f"state.{self.name}.{self.cursor_field}")
-        return self.start_date
+            field = f"state.{self.name}.{self.cursor_field}"
+            cursor = refuse_future_cursor(parse_datetime(saved, field), str(saved), self.name, field)
+            return self._not_before_earliest(cursor, field, str(saved))
+        if self.start_date is None:
+            return None
+        return self._not_before_earliest(self.start_date, "start_date", format_datetime(self.start_date))
+
+    def _not_before_earliest(self, start: pendulum.DateTime, field: str, shown: str) -> pendulum.DateTime:
+        earliest = pendulum.instance(self.earliest_data).in_timezone("UTC")
+        if start >= earliest:
+            return start
+        LOGGER.warning(
+            f"{self.name}: {field} {shown} is before any data this stream can hold; "
+            f"starting at {format_datetime(earliest)} instead"
+        )
+        return earliest
 
     def advance_cursor(self, value: Optional[Union[str, pendulum.DateTime]]) -> None:
         """Move the cursor forward to `value` (never backwards)."""
@@ -89,6 +117,18 @@ class IncrementalExportsStream(ExportsStream, CheckpointMixin):
         if current is None or moved > parse_datetime(current, self.cursor_field):
             self._state[self.cursor_field] = format_datetime(moved)
 
+
+
+def refuse_future_cursor(cursor: pendulum.DateTime, saved: str, stream: str, field: str) -> pendulum.DateTime:
+    """The saved cursor, unless it is past our clock (beyond FUTURE_TOLERANCE): then a config error naming it."""
+    if cursor > pendulum.now("UTC") + FUTURE_TOLERANCE:
+        raise ConfigError(
+            f"The saved cursor {saved} is in the future, so this stream would stay empty for good",
+            stream=stream,
+            field=field,
+            hint="Reset this stream's state so the next sync starts from start_date",
+        )
+    return cursor
 
 
 def format_datetime(value: pendulum.DateTime) -> str:

@@ -28,3 +28,17 @@ def test_given_deadline_close_when_pausing_then_sleep_stops_at_the_deadline_and_
     assert not schedule.expired
     schedule.pause()
     assert clock.sleeps == [4, 1] and schedule.expired and schedule.elapsed == 5
+
+
+def test_given_a_pause_longer_than_the_heartbeat_when_pausing_then_it_logs_while_waiting(caplog):
+    clock = FakeClock()
+    schedule = PollSchedule(
+        interval=300, timeout=1000, sleep=clock.sleep, clock=lambda: clock.now, label="Spaaza export task 7"
+    )
+    with caplog.at_level("INFO", logger="airbyte"):
+        schedule.pause()
+    assert clock.sleeps == [120, 120, 60]  # 300 s in pieces of at most POLL_HEARTBEAT_SECONDS
+    assert [record.getMessage() for record in caplog.records] == [
+        "Still waiting for Spaaza export task 7: 120 s of at most 1,000 s; next check in 180 s",
+        "Still waiting for Spaaza export task 7: 240 s of at most 1,000 s; next check in 60 s",
+    ]

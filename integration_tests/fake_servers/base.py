@@ -36,6 +36,8 @@ class Response:
     An iterator body should say its size in `length` (sent as Content-Length); without it the
     response is delimited by closing the connection. `cut_after` closes the socket after that
     many body bytes although the full Content-Length was announced: a real dropped connection.
+    `stall_after` sends that many body bytes, then sends nothing for `stall_seconds` and closes the
+    socket: a storage host that hangs mid-body. Status `DROP` closes the socket without answering.
     """
 
     status: int
@@ -43,6 +45,12 @@ class Response:
     body: Body = b""
     length: Optional[int] = None
     cut_after: Optional[int] = None
+    stall_after: Optional[int] = None
+    stall_seconds: float = 0.0
+
+
+DROP = 0
+"""`Response(DROP)`: close the connection without an answer (the request may have been acted on)."""
 
 
 class Request(NamedTuple):
@@ -170,6 +178,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(headers.get("content-length") or 0))
         fake._record(SeenRequest(self.command, parts.path, headers, query))
         response = fake.handle(Request(self.command, parts.path, query, headers, body, {}))
+        if response.status == DROP:
+            self._drop_connection()
+            return
         try:
             self._send(response)
         except (BrokenPipeError, ConnectionResetError):  # the client hung up: its right
@@ -188,13 +199,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
         self.end_headers()
         chunks = [body] if isinstance(body, (bytes, bytearray)) else body
-        budget = response.cut_after
+        budget = response.cut_after if response.stall_after is None else response.stall_after
         try:
             if self.command == "HEAD":
                 return
             for chunk in chunks:
                 if budget is not None and len(chunk) >= budget:
                     self.wfile.write(chunk[:budget])
+                    if response.stall_after is not None:
+                        self.wfile.flush()
+                        time.sleep(response.stall_seconds)
                     self._drop_connection()
                     return
                 self.wfile.write(chunk)

@@ -27,7 +27,7 @@ import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional, Sequence
 
-from integration_tests.fake_servers.base import FakeServer, Request, Response
+from integration_tests.fake_servers.base import DROP, FakeServer, Request, Response
 from integration_tests.fake_servers.storage import FakeStorage
 
 TOKEN_ID = "fake-token-id"
@@ -148,6 +148,7 @@ class FakeSpaaza(FakeServer):
         self._failures: List[List[str]] = []
         self._invalid_results = 0
         self._never_finish = False
+        self._after_acting: Dict[str, List[int]] = {"create": [], "execute": []}
         self.unauthorized = 0
         self._not_done_answers = 0
         self.route("GET", r"/tasks", self._list)
@@ -224,6 +225,19 @@ class FakeSpaaza(FakeServer):
         with self._lock:
             self._not_done_answers += times
 
+    def fail_after_acting(self, call: str, status: int = 503, times: int = 1) -> None:
+        """The next `times` `call`s ("create": POST /tasks, "execute") take effect, then answer `status`
+        (`DROP`: the connection closes without an answer), as a proxy or a crash after the commit would."""
+        with self._lock:
+            self._after_acting[call].extend([status] * times)
+
+    def _answer_after_acting(self, call: str, answer: Response) -> Response:
+        with self._lock:
+            status = self._after_acting[call].pop(0) if self._after_acting[call] else None
+        if status is None:
+            return answer
+        return Response(DROP) if status == DROP else spaaza_error(status, "Service Unavailable")
+
     def never_finish(self) -> None:
         """Executed exports stay INPROGRESS forever (for timeouts)."""
         self._never_finish = True
@@ -279,7 +293,7 @@ class FakeSpaaza(FakeServer):
         self.created_bodies.append(body)
         task = self._new_task(index, body["target"].get("export_format", "csv"), body.get("desc", ""), body["trigger"])
         task["target"] = dict(body["target"])
-        return self._json(201, self.add_task(task))
+        return self._answer_after_acting("create", self._json(201, self.add_task(task)))
 
     def _get(self, request: Request) -> Response:
         task = self._task(request)
@@ -303,7 +317,7 @@ class FakeSpaaza(FakeServer):
         with self._lock:
             task["state"].update(code="INPROGRESS", last_run_date=iso(datetime.now(timezone.utc)))
             self._polls_left[task["id"]] = self.polls_to_finish
-        return self._json(200, task)
+        return self._answer_after_acting("execute", self._json(200, task))
 
     def _download_url(self, request: Request) -> Response:
         task = self._task(request)

@@ -54,12 +54,18 @@ class StorageFaults(Faults):
     def __init__(self, server: FakeServer) -> None:
         super().__init__(server)
         self._cuts: Deque[list] = deque()
+        self._stalls: Deque[list] = deque()
         self._expiries: Deque[list] = deque()
 
     def cut_after(self, nbytes: int, times: int = 1) -> None:
         """The next `times` object downloads announce the full length, then close the socket after `nbytes`."""
         with self._lock:
             self._cuts.append([times, nbytes])
+
+    def stall_after(self, nbytes: int, seconds: float, times: int = 1) -> None:
+        """The next `times` object downloads send headers and `nbytes`, then nothing for `seconds`, then close."""
+        with self._lock:
+            self._stalls.append([times, nbytes, seconds])
 
     def expire_next(self, times: int = 1) -> None:
         """The next `times` object downloads answer 403 "Request has expired" even with a valid URL."""
@@ -70,12 +76,18 @@ class StorageFaults(Faults):
         super().clear()
         with self._lock:
             self._cuts.clear()
+            self._stalls.clear()
             self._expiries.clear()
 
     def take_cut(self) -> Optional[int]:
         with self._lock:
             entry = self._take(self._cuts)
         return None if entry is None else entry[1]
+
+    def take_stall(self) -> Optional[Tuple[int, float]]:
+        with self._lock:
+            entry = self._take(self._stalls)
+        return None if entry is None else (entry[1], entry[2])
 
     def take_expiry(self) -> bool:
         with self._lock:
@@ -232,7 +244,11 @@ class FakeStorage(FakeServer):
             body = (data[i : i + CHUNK_SIZE] for i in range(start, end, CHUNK_SIZE))
         else:
             body = iter_file(data, CHUNK_SIZE, start, end)
-        return Response(status, headers, body, length=end - start, cut_after=self.faults.take_cut())
+        stall = self.faults.take_stall()
+        response = Response(status, headers, body, length=end - start, cut_after=self.faults.take_cut())
+        if stall is not None:
+            response.stall_after, response.stall_seconds = stall
+        return response
 
 
 def s3_error(status: int, code: str, message: str, headers: Optional[Dict[str, str]] = None) -> Response:

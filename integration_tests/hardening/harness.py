@@ -13,11 +13,14 @@ import contextlib
 import json
 import os
 import re
+import subprocess
+import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
-from integration_tests.cli import CliResult, run_cli
+from integration_tests.cli import COMMAND, CliResult, run_cli
 
 SIGNED_URL_MARKERS = ("X-Amz-Signature", "X-Amz-Credential", "X-Amz-Date=", "X-Amz-Expires=")
 TRACEBACK = "Traceback (most recent call last)"
@@ -129,10 +132,25 @@ class Runner:
     ) -> CliResult:
         with environment(env or {}):
             result = run_cli(verb, config, catalog, state, timeout=120)
+        return self._checked(result, [*secrets_of(config), *extra_secrets])
+
+    def run_with_config_text(self, verb: str, text: str, catalog: Optional[Mapping[str, Any]] = None) -> CliResult:
+        """Run the CLI with a config file holding `text` as-is (not JSON, a list, empty …)."""
+        with tempfile.TemporaryDirectory(prefix="source-exports-test-") as folder:
+            config = Path(folder) / "config.json"
+            config.write_text(text)
+            args = [COMMAND, verb, "--config", str(config)]
+            if catalog is not None:
+                (Path(folder) / "catalog.json").write_text(json.dumps(catalog))
+                args += ["--catalog", str(Path(folder) / "catalog.json")]
+            done = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
+        return self._checked(CliResult.from_output(done.returncode, done.stdout, done.stderr), [])
+
+    def _checked(self, result: CliResult, secrets: Sequence[str]) -> CliResult:
         self.figures.cli_runs += 1
         self.figures.lines_scanned += len(result.stdout_lines) + len(result.stderr.splitlines())
         self.results.append(result)
-        problems = output_violations(result, [*secrets_of(config), *extra_secrets])
+        problems = output_violations(result, secrets)
         assert not problems, "\n".join(problems[:10])
         return result
 

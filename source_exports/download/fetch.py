@@ -6,22 +6,29 @@ request it sends. When storage says the URL expired (403/400) the fetcher asks t
 mint a fresh one. When the connection drops mid-body it re-opens at the byte it reached — with
 `Range` where the server honours it, otherwise by re-reading and discarding the bytes already
 delivered — so the parser above sees every byte exactly once.
+
+A storage host that stalls is cut off after a read timeout (`Timeouts`), logged and reconnected;
+each reconnect logs a line, so a stalled download is never silent for longer than one read
+timeout. Received bytes are progress: only failures in a row without a byte count against the
+resume budget. A host that fails `max_host_failures` files in a row (`StorageHostDown`) fails the
+stream instead of costing every remaining file its retries.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import threading
 import time
-from typing import Callable, Optional
-from urllib.parse import urljoin
+from typing import Callable, Dict, Optional
+from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3
 from requests.auth import AuthBase
 
-from source_exports.errors import DownloadError
-from source_exports.http import build_session, retry_policy
+from source_exports.errors import DownloadError, StorageHostDown
+from source_exports.http import build_session, env_number, retry_policy
 from source_exports.redact import strip_query
 
 LOGGER = logging.getLogger("airbyte")
@@ -35,6 +42,29 @@ SizeListener = Callable[[int], None]
 DROPPED_CONNECTION = (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError, EOFError, ValueError)
 EXPIRED_STATUSES = frozenset({400, 403})  # S3/GCS answer these for expired or invalid signatures
 MAX_REDIRECTS = 5
+CONNECT_TIMEOUT_SECONDS = 15.0
+READ_TIMEOUT_SECONDS = 60.0
+"""Longest wait for the next byte from storage before the connection counts as stalled."""
+READ_TIMEOUT_ENV = "SOURCE_EXPORTS_READ_TIMEOUT_SECONDS"
+DOWNLOAD_HEARTBEAT_SECONDS = 60.0
+"""Longest silence while bytes trickle in slowly (a stall is logged after each read timeout instead)."""
+MAX_HOST_FAILURES = 3
+"""Files in a row that one storage host fails before the stream stops (the host is down, not one file)."""
+MAX_HOST_FAILURES_ENV = "SOURCE_EXPORTS_MAX_STORAGE_HOST_FAILURES"
+
+
+def read_timeout_seconds() -> float:
+    """READ_TIMEOUT_SECONDS unless SOURCE_EXPORTS_READ_TIMEOUT_SECONDS sets another (0.1 to 3600)."""
+    return env_number(READ_TIMEOUT_ENV, READ_TIMEOUT_SECONDS, minimum=0.1, maximum=3600.0)
+
+
+def max_host_failures() -> int:
+    """MAX_HOST_FAILURES unless SOURCE_EXPORTS_MAX_STORAGE_HOST_FAILURES sets another (1 to 1000)."""
+    return int(env_number(MAX_HOST_FAILURES_ENV, MAX_HOST_FAILURES, minimum=1, maximum=1000))
+
+
+def host_of(url: str) -> str:
+    return urlsplit(url).netloc.rsplit("@", 1)[-1] or url
 
 
 class _NoCredentials(AuthBase):
@@ -59,14 +89,34 @@ class Fetcher:
     """Fresh URLs minted for one file after the first (expired URLs)."""
     chunk_size = 1 << 20
 
-    def __init__(self, session: Optional[requests.Session] = None, timeout: tuple = (15, 300)) -> None:
+    def __init__(self, session: Optional[requests.Session] = None, timeout: Optional[tuple] = None) -> None:
         self.session = session or build_session(retry_policy(methods={"GET"}))
         self.session.auth = _NoCredentials()
-        self.timeout = timeout
+        self.timeout = timeout or (CONNECT_TIMEOUT_SECONDS, read_timeout_seconds())
+        self.max_host_failures = max_host_failures()
+        self._host_failures: Dict[str, int] = {}
+        self._lock = threading.Lock()
 
     def open(self, mint: UrlMinter, name: str, on_size: Optional[SizeListener] = None) -> ResumableBody:
         """Open the file at the URL `mint()` returns; `name` is used in messages, `on_size` hears its size."""
         return ResumableBody(self, mint, name, on_size)
+
+    def refuse_if_down(self, host: str, name: str) -> None:
+        """Raise `StorageHostDown` without a request once `host` failed `max_host_failures` files in a row."""
+        with self._lock:
+            failures = self._host_failures.get(host, 0)
+        if failures >= self.max_host_failures:
+            raise StorageHostDown(
+                f"Storage host {host} failed {failures} files in a row; not trying the others",
+                file=name,
+                hint="The storage host looks down or unreachable; the sync can be retried later "
+                f"(the threshold is {MAX_HOST_FAILURES_ENV}, default {MAX_HOST_FAILURES})",
+            )
+
+    def record(self, host: str, failed: bool) -> None:
+        """Count a failed file against `host`, or clear its count once bytes arrive from it."""
+        with self._lock:
+            self._host_failures[host] = self._host_failures.get(host, 0) + 1 if failed else 0
 
     def request(self, url: str, start: int) -> requests.Response:
         """GET `url` from byte `start`, following redirects without credentials."""
@@ -99,6 +149,10 @@ class ResumableBody(io.RawIOBase):
         self.resumes = 0
         self.mints = 0
         self._url = mint()
+        self.host = host_of(self._url)
+        self._progressed = False
+        self._last_heartbeat = time.monotonic()
+        self._pending: Optional[BaseException] = None
         self._response: Optional[requests.Response] = None
         self._raw = None
         self._identity: Optional[tuple] = None
@@ -112,23 +166,86 @@ class ResumableBody(io.RawIOBase):
             try:
                 if self._raw is None:
                     self._connect()
-                count = self._raw.readinto(buffer)
+                count = self._read_available(buffer)
                 if count or self.total_size is None or self.position >= self.total_size:
                     self.position += count or 0
+                    if count and not self._progressed:
+                        self._progressed = True
+                        self._fetcher.record(self.host, failed=False)
                     return count or 0
                 raise EOFError(f"connection closed at byte {self.position} of {self.total_size}")
+            except StorageHostDown:
+                raise
+            except DownloadError:
+                self._fetcher.record(self.host, failed=True)
+                raise
             except DROPPED_CONNECTION as problem:
                 failures += 1
+                stalled = is_read_timeout(problem)
                 if failures > self._fetcher.max_resumes:
-                    raise DownloadError(
-                        f"Download kept failing after {self._fetcher.max_resumes} resumes: {type(problem).__name__}",
-                        file=self.name,
-                        hint="The storage host dropped the connection repeatedly; the sync can be retried",
-                    ) from problem
+                    self._fetcher.record(self.host, failed=True)
+                    raise self._gave_up(problem, stalled) from problem
                 self.resumes += 1
-                LOGGER.warning(f"{self.name}: connection lost at byte {self.position}; resuming")
+                if stalled:
+                    LOGGER.warning(
+                        f"{self.name}: storage host {self.host} sent no data for {self._fetcher.timeout[1]:g} s "
+                        f"at byte {self.position}; reconnecting ({failures} of {self._fetcher.max_resumes})"
+                    )
+                else:
+                    LOGGER.warning(f"{self.name}: connection lost at byte {self.position}; resuming")
                 self._close_response()
                 time.sleep(min(0.2 * 2 ** (failures - 1), 5.0))
+
+    def _read_available(self, buffer) -> int:
+        """Fill `buffer` as the bytes arrive; a stall after some bytes returns them (they are progress).
+
+        The error that ended the wait is raised by the next read, which then resumes from the
+        bytes delivered.
+        """
+        if self._pending is not None:
+            problem, self._pending = self._pending, None
+            raise problem
+        view = memoryview(buffer).cast("B")
+        if not hasattr(self._raw, "read1"):  # urllib3 1.x: no partial reads, a stall drops the bytes before it
+            return self._raw.readinto(view)
+        filled = 0
+        while filled < len(view):
+            try:
+                data = self._raw.read1(len(view) - filled)
+            except DROPPED_CONNECTION as problem:
+                if not filled:
+                    raise
+                self._pending = problem
+                break
+            if not data:
+                break
+            view[filled : filled + len(data)] = data
+            filled += len(data)
+            self._heartbeat(filled)
+        return filled
+
+    def _heartbeat(self, filled: int) -> None:
+        """A log line at most every DOWNLOAD_HEARTBEAT_SECONDS while a slow download keeps going."""
+        now = time.monotonic()
+        if now - self._last_heartbeat >= DOWNLOAD_HEARTBEAT_SECONDS:
+            self._last_heartbeat = now
+            LOGGER.info(f"{self.name}: {self.position + filled:,} bytes received so far; still downloading")
+
+    def _gave_up(self, problem: BaseException, stalled: bool) -> DownloadError:
+        resumes = self._fetcher.max_resumes
+        if stalled:
+            return DownloadError(
+                f"Storage host {self.host} stalled: no data for {self._fetcher.timeout[1]:g} s (read timeout), "
+                f"{resumes + 1} times in a row at byte {self.position}",
+                file=self.name,
+                hint=f"The storage host stopped sending; the sync can be retried ({READ_TIMEOUT_ENV} sets the "
+                f"read timeout, default {READ_TIMEOUT_SECONDS:g} s)",
+            )
+        return DownloadError(
+            f"Download kept failing after {resumes} resumes: {type(problem).__name__}",
+            file=self.name,
+            hint="The storage host dropped the connection repeatedly; the sync can be retried",
+        )
 
     def close(self) -> None:
         self._close_response()
@@ -136,12 +253,13 @@ class ResumableBody(io.RawIOBase):
 
     def _connect(self) -> None:
         """(Re)open the URL at `self.position`, minting a new URL when storage says it expired."""
+        self._fetcher.refuse_if_down(self.host, self.name)
         while True:
             try:
                 response = self._fetcher.request(self._url, self.position)
             except requests.exceptions.RequestException as error:
                 raise DownloadError(
-                    f"Could not reach the storage host: {type(error).__name__}",
+                    f"Could not reach the storage host {self.host}: {type(error).__name__}",
                     file=self.name,
                     url=strip_query(self._url),
                     hint="Check network access to the storage host; the sync can be retried",
@@ -151,6 +269,7 @@ class ResumableBody(io.RawIOBase):
                 self.mints += 1
                 LOGGER.info(f"{self.name}: storage answered {response.status_code} (URL expired?); minting a new URL")
                 self._url = self._mint()
+                self.host = host_of(self._url)
                 continue
             if response.status_code >= 400:
                 expired = response.status_code in EXPIRED_STATUSES
@@ -208,3 +327,11 @@ class ResumableBody(io.RawIOBase):
             self._response.close()
         self._response = None
         self._raw = None
+        self._pending = None
+
+
+def is_read_timeout(problem: BaseException) -> bool:
+    """A body read that waited the read timeout for a byte (urllib3 and requests spell it differently)."""
+    return isinstance(
+        problem, (urllib3.exceptions.ReadTimeoutError, requests.exceptions.ReadTimeout, TimeoutError)
+    ) or "timed out" in str(problem)

@@ -8,7 +8,7 @@ import requests_mock as rm
 import urllib3
 
 from source_exports.download.fetch import Fetcher
-from source_exports.errors import DownloadError
+from source_exports.errors import DownloadError, StorageHostDown
 
 DATA = bytes(range(256)) * 400  # 100 KiB
 URL = "https://storage.example/bucket/file.csv?X-Amz-Signature=secret-sig"
@@ -30,6 +30,9 @@ class CutBody(io.RawIOBase):
         buffer[:size] = self._data[self._pos : self._pos + size]
         self._pos += size
         return size
+
+    def read1(self, size: int = -1) -> bytes:
+        return self.read(size)
 
 
 def read_all(fetcher: Fetcher, mint) -> bytes:
@@ -140,3 +143,52 @@ def test_given_file_replaced_between_attempts_when_resuming_then_download_error_
         with pytest.raises(DownloadError) as error:
             read_all(Fetcher(), lambda: URL)
     assert "changed" in str(error.value)
+
+
+class StalledBody(CutBody):
+    """Delivers `cut` bytes, then times out like a socket that waited the read timeout."""
+
+    def readinto(self, buffer) -> int:
+        if self._pos >= self._cut:
+            raise urllib3.exceptions.ReadTimeoutError(None, "storage.example", "Read timed out.")
+        return super().readinto(buffer)
+
+
+def test_given_a_host_that_stalls_after_some_bytes_when_reading_then_they_count_and_the_error_names_the_stall():
+    with rm.Mocker() as mocker:
+        mocker.get(URL.split("?")[0], [{"body": StalledBody(DATA, 10), "headers": {"Content-Length": str(len(DATA))}}]
+                   + [{"body": StalledBody(DATA, 0), "status_code": 206,
+                       "headers": {"Content-Range": f"bytes 10-{len(DATA) - 1}/{len(DATA)}"}} for _ in range(6)])
+        body = Fetcher(timeout=(1, 0.5)).open(lambda: URL, "file.csv")
+        assert body.read(100) == DATA[:10]  # the bytes before the stall are delivered, not dropped
+        with pytest.raises(DownloadError) as raised:
+            body.read(100)
+    message = raised.value.user_message
+    stalled = "Storage host storage.example stalled: no data for 0.5 s (read timeout), 6 times in a row"
+    assert f"{stalled} at byte 10" in message
+    assert "secret-sig" not in message
+    assert mocker.request_history[1].headers["Range"] == "bytes=10-"
+
+
+def test_given_a_host_failing_three_files_in_a_row_when_opening_a_fourth_then_refused_without_a_request():
+    with rm.Mocker() as mocker:
+        mocker.get(URL.split("?")[0], status_code=500, text="down")
+        fetcher = Fetcher(session=requests.Session())
+        for _ in range(3):
+            with pytest.raises(DownloadError, match="Storage answered HTTP 500"):
+                read_all(fetcher, lambda: URL)
+        with pytest.raises(StorageHostDown, match="Storage host storage.example failed 3 files in a row"):
+            read_all(fetcher, lambda: URL)
+        assert mocker.call_count == 3
+
+
+def test_given_bytes_from_the_host_between_failures_when_counting_then_the_count_starts_again():
+    with rm.Mocker() as mocker:
+        mocker.get(URL.split("?")[0], [{"status_code": 500, "text": "down"}] * 2 + [{"content": DATA}]
+                   + [{"status_code": 500, "text": "down"}] * 2 + [{"content": DATA}])
+        fetcher = Fetcher(session=requests.Session())
+        for _ in range(2):
+            for _ in range(2):
+                with pytest.raises(DownloadError):
+                    read_all(fetcher, lambda: URL)
+            assert read_all(fetcher, lambda: URL) == DATA

@@ -25,6 +25,9 @@ LOGGER = logging.getLogger("airbyte")
 
 PAGE_SIZE = 100
 """`runs/list` page size (Cargo's maximum)."""
+RETRIED_METHODS = frozenset({"GET", "HEAD", "POST"})
+"""Every Cargo call may be retried: its POSTs (`runs/list`, `download-outputs`) are read-only queries
+that create nothing, so sending one twice cannot duplicate work."""
 
 
 class CargoClient:
@@ -37,7 +40,7 @@ class CargoClient:
 
     def __init__(self, config: CargoConfig, session: Optional[requests.Session] = None, timeout: tuple = (15, 120)):
         self.api_url = config.api_url
-        self.session = session or build_session(retry_policy())
+        self.session = session or build_session(retry_policy(methods=RETRIED_METHODS))
         self.session.headers["Authorization"] = f"Bearer {config.api_token}"
         if config.workspace_uuid:
             self.session.headers["selected-workspace-uuid"] = config.workspace_uuid

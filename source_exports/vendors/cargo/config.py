@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Dict, Mapping, Optional, Tuple
 
-from source_exports.config import require_choice, require_stream_name, require_string, require_url, require_uuid4
+from source_exports.config import (
+    require_choice,
+    require_stream_name,
+    require_string,
+    require_url,
+    require_uuid4,
+)
+from source_exports.config import require_number as number_in_range
 from source_exports.errors import ConfigError
 
 PREFIX = "cargo"
@@ -22,6 +29,9 @@ FIXED_STREAM_NAMES = ("cargo_plays", "cargo_runs")
 DEFAULT_WINDOW_DAYS = 30
 DEFAULT_MAX_WAIT_DAYS = 7.0
 DEFAULT_SAMPLE_RUNS = 20
+MAX_WINDOW_DAYS = 366
+MAX_WAIT_DAYS = 3650.0
+MAX_SAMPLE_RUNS = 1000
 
 
 @dataclass(frozen=True)
@@ -89,11 +99,11 @@ def parse_cargo_config(block: Mapping[str, Any]) -> CargoConfig:
         api_url=require_url(block.get("api_url") or DEFAULT_API_URL, f"{PREFIX}.api_url"),
         workspace_uuid=require_uuid4(workspace, f"{PREFIX}.workspace_uuid") if workspace else None,
         run_outputs=outputs,
-        window=timedelta(days=require_number(block, "window_days", DEFAULT_WINDOW_DAYS, minimum=1, integer=True)),
+        window=timedelta(days=require_number(block, "window_days", DEFAULT_WINDOW_DAYS, 1, MAX_WINDOW_DAYS, True)),
         max_wait_for_unfinished=timedelta(
-            days=require_number(block, "max_wait_days_for_unfinished_runs", DEFAULT_MAX_WAIT_DAYS, minimum=0)
+            days=require_number(block, "max_wait_days_for_unfinished_runs", DEFAULT_MAX_WAIT_DAYS, 0, MAX_WAIT_DAYS)
         ),
-        sample_runs=int(require_number(block, "schema_sample_runs", DEFAULT_SAMPLE_RUNS, minimum=1, integer=True)),
+        sample_runs=int(require_number(block, "schema_sample_runs", DEFAULT_SAMPLE_RUNS, 1, MAX_SAMPLE_RUNS, True)),
     )
 
 
@@ -147,13 +157,7 @@ def refuse_duplicate_names(outputs: Tuple[RunOutputConfig, ...]) -> None:
         seen[output.name] = output.index
 
 
-def require_number(block: Mapping[str, Any], key: str, default: float, minimum: float, integer: bool = False) -> float:
-    """An optional numeric knob: its default when absent, else a number ≥ minimum."""
-    value = block.get(key)
-    if value is None:
-        return default
-    valid = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= minimum
-    if not valid or (integer and int(value) != value):
-        kind = "an integer" if integer else "a number"
-        raise ConfigError(f"'{value}' is not {kind} ≥ {minimum:g}", field=f"{PREFIX}.{key}")
-    return value
+def require_number(block: Mapping[str, Any], key: str, default: float, minimum: float, maximum: float,
+                   integer: bool = False) -> float:
+    """An optional numeric knob of the `cargo` block: its default when absent, else a number in range."""
+    return number_in_range(block.get(key), f"{PREFIX}.{key}", default, minimum, maximum, integer=integer)

@@ -65,6 +65,8 @@ class CargoPlays(ExportsStream):
 class CargoWindowedStream(IncrementalExportsStream):
     """Shared slicing: windows of `window` from the cursor (or start_date) to the sync's end."""
 
+    earliest_data = DEFAULT_START
+
     def __init__(self, client: CargoClient, config: CargoConfig, start_date: Optional[datetime] = None) -> None:
         super().__init__(start_date=start_date)
         self.client = client

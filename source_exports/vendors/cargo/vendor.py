@@ -10,7 +10,7 @@ from airbyte_cdk.sources.streams import Stream
 from source_exports.config import CommonConfig
 from source_exports.http import build_session, retry_policy
 from source_exports.vendors.base import Vendor
-from source_exports.vendors.cargo.client import CargoClient
+from source_exports.vendors.cargo.client import RETRIED_METHODS, CargoClient
 from source_exports.vendors.cargo.config import parse_cargo_config
 from source_exports.vendors.cargo.streams import build_streams
 
@@ -27,7 +27,7 @@ class CargoVendor(Vendor):
     def check(self, block: Mapping[str, Any], common: CommonConfig, logger: logging.Logger) -> None:
         """Validate the block, then one cheap authenticated call: the first page (one run) of runs/list."""
         config = parse_cargo_config(block)
-        session = build_session(retry_policy(total=CHECK_RETRIES))
+        session = build_session(retry_policy(total=CHECK_RETRIES, methods=RETRIED_METHODS))
         CargoClient(config, session=session).list_runs({}, limit=1)
         if config.run_outputs:
             names = ", ".join(output.name for output in config.run_outputs)

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Tuple
 
-from source_exports.config import require_choice, require_string, require_url
+from source_exports.config import require_choice, require_number, require_string, require_url
 from source_exports.errors import ConfigError
 
 PREFIX = "posthog"
@@ -166,13 +166,4 @@ def number_in(
     block: Mapping[str, Any], key: str, default: float, low: float, high: float, integer: bool = False
 ) -> float:
     """An optional number within [low, high]; the message says the range."""
-    value = block.get(key)
-    if value is None:
-        return default
-    valid = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if valid and integer and float(value) != int(value):
-        valid = False
-    if not valid or not low <= value <= high:
-        kind = "an integer" if integer else "a number"
-        raise ConfigError(f"'{value}' must be {kind} from {low:g} to {high:g}", field=f"{PREFIX}.{key}")
-    return value
+    return require_number(block.get(key), f"{PREFIX}.{key}", default, low, high, integer=integer)

@@ -131,6 +131,7 @@ class FileDownloadJob:
             ceiling=self.settings.poll_interval_seconds * POLL_CEILING,
             sleep=self.sleep,
             clock=self.clock,
+            label=f"PostHog's {self.label} (id {export_id})",
         )
         last_log = self.clock()
         last_status: Optional[str] = None

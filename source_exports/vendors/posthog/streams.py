@@ -30,6 +30,7 @@ from source_exports.vendors.posthog.jobs import CompletedExport, FileDownloadJob
 from source_exports.vendors.posthog.logs import NewestFirstLogWalker
 from source_exports.vendors.posthog.rows import RowTransform
 from source_exports.vendors.posthog.windows import (
+    EARLIEST_INSERTED_AT,
     ONE_MICROSECOND,
     UTC,
     Window,
@@ -95,6 +96,8 @@ class PostHogBatchExports(PostHogStreamMixin, ExportsStream):
 
 
 class PostHogIncrementalStream(PostHogStreamMixin, IncrementalExportsStream):
+    earliest_data = EARLIEST_INSERTED_AT
+
     def __init__(
         self, client: PostHogClient, config: PostHogConfig, start_date: Optional[datetime], clock: Clock = utc_now
     ) -> None:
@@ -194,6 +197,11 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
         windows = plan_windows(start, bound, self.config.window_days)
         if not windows:
             self.logger.info(f"{self.name}: nothing new to export before {format_timestamp(bound)}")
+        else:
+            self.logger.info(
+                f"{self.name}: {len(windows)} export window(s) of up to {self.config.window_days} day(s), one "
+                f"PostHog export each, from {format_timestamp(start)} to {format_timestamp(bound)}"
+            )
         return [{"start": format_timestamp(w.start), "end": format_timestamp(w.end)} for w in windows]
 
     def read_records(

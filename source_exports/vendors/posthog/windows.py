@@ -12,6 +12,8 @@ from typing import List, Optional
 
 UTC = timezone.utc
 ONE_MICROSECOND = timedelta(microseconds=1)
+EARLIEST_INSERTED_AT = datetime(2020, 1, 1, tzinfo=UTC)
+"""Before PostHog existed: no row's `_inserted_at` is older, so an earlier start is moved up to it."""
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Iterator, List, Mapping, Optional
+from typing import Any, Dict, Iterator, List, Mapping, Optional
 
 import pendulum
 
 from source_exports.config import parse_datetime
 from source_exports.errors import ConfigError
-from source_exports.streams import format_datetime
+from source_exports.streams import format_datetime, refuse_future_cursor
 from source_exports.vendors.sourcecraft.client import SourceCraftClient
 
 FINISHED_STATUSES = frozenset({"success", "failed", "canceled", "timeout"})
@@ -81,12 +81,15 @@ class RunCheckpoint:
         if not isinstance(unfinished, list):
             raise ConfigError("must be a list of run slugs", field=f"{prefix}.unfinished_slugs",
                               hint="Reset the stream's state")
-        updated_at, synced_at = (state.get(key) for key in ("updated_at", "synced_at"))
+        moments: Dict[str, Optional[pendulum.DateTime]] = {}
+        for key in ("updated_at", "synced_at"):
+            saved, field = state.get(key), f"{prefix}.{key}"
+            moments[key] = refuse_future_cursor(parse_datetime(saved, field), saved, stream, field) if saved else None
         return cls(
-            updated_at=parse_datetime(updated_at, f"{prefix}.updated_at") if updated_at else None,
+            updated_at=moments["updated_at"],
             max_slug=int(max_slug) if max_slug is not None else None,
             unfinished_slugs=[str(slug) for slug in unfinished],
-            synced_at=parse_datetime(synced_at, f"{prefix}.synced_at") if synced_at else None,
+            synced_at=moments["synced_at"],
         )
 
     def to_state(self) -> dict:

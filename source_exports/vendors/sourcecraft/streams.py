@@ -33,7 +33,7 @@ from airbyte_cdk.models import Type as MessageType
 
 from source_exports.download.reader import FILE_COLUMN, ROW_COLUMN, ExportFile, ExportFileReader
 from source_exports.download.schema import permissive_schema
-from source_exports.errors import ExportsError
+from source_exports.errors import ExportsError, StorageHostDown
 from source_exports.streams import IncrementalExportsStream, format_datetime
 from source_exports.vendors.sourcecraft.artifacts import Artifact, ArtifactLister, format_of, matches_paths
 from source_exports.vendors.sourcecraft.client import SourceCraftClient
@@ -160,6 +160,8 @@ class ArtifactContentStream(SourceCraftStream):
             try:
                 yield from self.read_artifact(artifact)
                 self.done += 1
+            except StorageHostDown:  # the host, not this file, is broken: the other files would fail too
+                raise
             except ExportsError as error:  # isolated per artifact, reported together in finish()
                 if not self.is_gone_with_retention(artifact, run, error):
                     self.failures.append((artifact.label, error))

@@ -47,6 +47,28 @@ def optional_strings(block: Mapping[str, Any], key: str) -> Tuple[str, ...]:
     return tuple(value.strip() for value in values)
 
 
+def require_glob(pattern: str, field: str) -> str:
+    """A glob pattern whose every `[` opens a closed character class (an unclosed one matches nothing)."""
+    position = 0
+    while position < len(pattern):
+        char = pattern[position]
+        if char == "\\":
+            position += 2
+            continue
+        if char == "[":
+            first = position + 2 if pattern[position + 1 : position + 2] in ("]", "!") else position + 1
+            close = pattern.find("]", first)  # a `]` right after `[` (or `[!`) is a member, not the end
+            if close < 0:
+                raise ConfigError(
+                    f"'{pattern}' is not a valid glob pattern: the '[' at position {position + 1} is never closed",
+                    field=field,
+                    hint="Close the character class (e.g. reports/[ab]*.xml), or write a literal bracket as [[]",
+                )
+            position = close
+        position += 1
+    return pattern
+
+
 def parse_settings(block: Mapping[str, Any]) -> SourceCraftSettings:
     """The typed settings of the block, or a ConfigError naming the offending field."""
     return SourceCraftSettings(
@@ -55,7 +77,10 @@ def parse_settings(block: Mapping[str, Any]) -> SourceCraftSettings:
         org_slug=require_slug(block, "org_slug"),
         repo_slug=require_slug(block, "repo_slug"),
         workflows=optional_strings(block, "workflows"),
-        artifact_paths=optional_strings(block, "artifact_paths"),
+        artifact_paths=tuple(
+            require_glob(pattern, f"{PREFIX}.artifact_paths[{index}]")
+            for index, pattern in enumerate(optional_strings(block, "artifact_paths"))
+        ),
     )
 
 

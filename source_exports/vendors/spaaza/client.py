@@ -1,7 +1,12 @@
 """SpaazaClient: the only code that talks HTTP to the Spaaza Services API.
 
-One session (shared retry policy: 429 with Retry-After, 5xx, dropped connections), the
-privileged `Authorization: Bearer {id}:{secret}` header, the customer's own hostname, the
+Two sessions: reads retry on the shared policy (429 with Retry-After, 5xx, dropped connections);
+the POSTs that create or start a task are retried only where Spaaza cannot have acted on them
+(no connection, 429). After an ambiguous failure (a 5xx, a connection lost after sending) the
+client looks the task up — `POST /tasks`: the listing, for a task with this exact body;
+`POST /tasks/{id}/execute`: the task's state — and sends the request again only if it did not
+take effect, so a sync never creates two export tasks for one window. The privileged
+`Authorization: Bearer {id}:{secret}` header, the customer's own hostname, the
 `limit`/`offset` paging of `GET /tasks` (a bare JSON array, no total), and error mapping
 through `errors.classify_error`. Download URLs it returns are fetched elsewhere, without
 this session, so the token never reaches the storage host.
@@ -15,7 +20,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional
 import requests
 
 from source_exports.errors import ExportsError, TransientError
-from source_exports.http import build_session, retry_policy
+from source_exports.http import build_session, create_policy, retry_policy
 from source_exports.redact import strip_query
 from source_exports.vendors.spaaza.config import SpaazaConfig
 from source_exports.vendors.spaaza.errors import VENDOR, classify_error
@@ -23,6 +28,9 @@ from source_exports.vendors.spaaza.errors import VENDOR, classify_error
 LOGGER = logging.getLogger("airbyte")
 
 Task = Dict[str, Any]
+MATCHED_KEYS = ("desc", "target", "trigger")
+"""What identifies a task this connector created: the description, target and trigger (its `once` time
+to the second, and the window's segment) it sent."""
 PAGE_SIZE = 100
 TIMEOUT = (15, 120)  # (connect, read) seconds; task calls answer fast, exports run server-side
 
@@ -40,8 +48,10 @@ class SpaazaClient:
         self.config = config
         self.base_url = config.services_api_url
         self.session = session or build_session(retry_policy())
-        self.session.headers["Authorization"] = config.authorization
-        self.session.headers["Accept"] = "application/json"
+        self.post_session = session or build_session(create_policy())
+        for each in {self.session, self.post_session}:
+            each.headers["Authorization"] = config.authorization
+            each.headers["Accept"] = "application/json"
 
     # tasks
     def list_tasks(self, limit: int, offset: int = 0, **filters: Optional[str]) -> List[Task]:
@@ -86,12 +96,41 @@ class SpaazaClient:
         return self._require_task(task, f"GET /tasks/{task_id}", task_id)
 
     def create_task(self, body: Mapping[str, Any], stream: Optional[str] = None) -> Task:
-        task = self._call("POST", "/tasks", json=body, stream=stream)
+        """`POST /tasks` once; after an ambiguous failure, the task it created if any, else one more POST."""
+        try:
+            task = self._call("POST", "/tasks", json=body, stream=stream)
+        except AmbiguousFailure as failure:
+            task = self.find_created_task(body)
+            if task is not None:
+                LOGGER.warning(
+                    f"{stream}: {failure.error.message}; Spaaza created the task anyway (id {task.get('id')}): using it"
+                )
+                return self._require_task(task, "GET /tasks")
+            LOGGER.warning(f"{stream}: {failure.error.message}; no task was created, creating it again")
+            task = self._call("POST", "/tasks", json=body, stream=stream, ambiguous_is_final=True)
         return self._require_task(task, "POST /tasks")
 
+    def find_created_task(self, body: Mapping[str, Any]) -> Optional[Task]:
+        """The newest listed task whose description, target and trigger are the ones `body` asked for."""
+        wanted = {key: body.get(key) for key in MATCHED_KEYS}
+        found = [
+            task
+            for task in self.iter_tasks(action=(body.get("target") or {}).get("action"))
+            if {key: task.get(key) for key in MATCHED_KEYS} == wanted
+        ]
+        return max(found, key=lambda task: task["id"] if isinstance(task.get("id"), int) else -1, default=None)
+
     def execute_task(self, task_id: int, stream: Optional[str] = None) -> None:
-        """Run a READY task now instead of at its trigger time."""
-        self._call("POST", f"/tasks/{task_id}/execute", task_id=task_id, stream=stream)
+        """Run a READY task now instead of at its trigger time; after an ambiguous failure, only if still READY."""
+        try:
+            self._call("POST", f"/tasks/{task_id}/execute", task_id=task_id, stream=stream)
+        except AmbiguousFailure as failure:
+            state = (self.get_task(task_id, stream=stream).get("state") or {}).get("code")
+            if state != "READY":
+                LOGGER.warning(f"{stream}: {failure.error.message}; task {task_id} is {state} already: not again")
+                return
+            LOGGER.warning(f"{stream}: {failure.error.message}; task {task_id} is still READY, executing it again")
+            self._call("POST", f"/tasks/{task_id}/execute", task_id=task_id, stream=stream, ambiguous_is_final=True)
 
     def download_url(self, task_id: int, stream: Optional[str] = None) -> str:
         """A fresh pre-signed URL (valid ~1 hour) for a DONE export task's result file."""
@@ -114,22 +153,33 @@ class SpaazaClient:
         path: str,
         task_id: Optional[int] = None,
         stream: Optional[str] = None,
+        ambiguous_is_final: bool = False,
         **kwargs: Any,
     ) -> Any:
+        """One request; a POST's ambiguous failure is raised as `AmbiguousFailure` unless `ambiguous_is_final`."""
         what = f"{method} {path}"
+        post = method == "POST"
+        session = self.post_session if post else self.session
         try:
-            response = self.session.request(method, self.base_url + path, timeout=TIMEOUT, **kwargs)
+            response = session.request(method, self.base_url + path, timeout=TIMEOUT, **kwargs)
         except requests.exceptions.RequestException as error:
-            raise TransientError(
+            unreachable = TransientError(
                 f"Could not reach Spaaza for {what}: {type(error).__name__}",
                 vendor=VENDOR,
                 stream=stream,
                 job_id=task_id,
                 url=strip_query(self.base_url),
                 hint="Check spaaza.services_api_url and network access; the sync can be retried",
-            ) from error
+            )
+            sent = not isinstance(error, requests.exceptions.ConnectTimeout) and "NewConnectionError" not in str(error)
+            if post and sent and not ambiguous_is_final:
+                raise AmbiguousFailure(unreachable) from error
+            raise unreachable from error
         if response.status_code >= 400:
-            raise classify_error(response, what, task_id=task_id, stream=stream)
+            error = classify_error(response, what, task_id=task_id, stream=stream)
+            if post and response.status_code >= 500 and not ambiguous_is_final:
+                raise AmbiguousFailure(error)
+            raise error
         if not response.content:
             return None
         try:
@@ -153,3 +203,11 @@ class SpaazaClient:
                 hint="Retry the sync; if it persists, report it to Spaaza",
             )
         return task
+
+
+class AmbiguousFailure(Exception):
+    """A POST failed in a way that leaves open whether Spaaza acted on it (5xx, connection lost after sending)."""
+
+    def __init__(self, error: ExportsError) -> None:
+        super().__init__(error.message)
+        self.error = error

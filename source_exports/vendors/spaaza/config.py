@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Tuple
 
-from source_exports.config import require_choice, require_string, require_url
+from source_exports.config import require_choice, require_number, require_string, require_url
 from source_exports.errors import ConfigError
 
 PREFIX = "spaaza"
@@ -18,6 +18,11 @@ DATE_FIELDS = {"transactions": "timestamp", "wallet-ledger": "timestamp", "vouch
 DEFAULT_JOB_TIMEOUT_MINUTES = 30.0
 DEFAULT_POLL_INTERVAL_SECONDS = 5.0
 DEFAULT_WINDOW_DAYS = 30
+MAX_JOB_TIMEOUT_MINUTES = 1440.0
+MAX_POLL_INTERVAL_SECONDS = 600.0
+MAX_WINDOW_DAYS = 3660
+MAX_CHAIN_ID = 2**53 - 1
+"""The largest integer a JSON number carries exactly everywhere: a larger chain ID is a typo."""
 
 
 @dataclass(frozen=True)
@@ -55,11 +60,11 @@ class SpaazaConfig:
             create_exports=parse_bool(block.get("create_exports", False), f"{PREFIX}.create_exports"),
             export_format=require_choice(file_format, EXPORT_FORMATS, f"{PREFIX}.export_format"),
             job_timeout_seconds=60
-            * parse_positive(block.get("job_timeout_minutes"), DEFAULT_JOB_TIMEOUT_MINUTES, "job_timeout_minutes"),
+            * parse_positive(block, "job_timeout_minutes", DEFAULT_JOB_TIMEOUT_MINUTES, MAX_JOB_TIMEOUT_MINUTES),
             poll_interval_seconds=parse_positive(
-                block.get("poll_interval_seconds"), DEFAULT_POLL_INTERVAL_SECONDS, "poll_interval_seconds"
+                block, "poll_interval_seconds", DEFAULT_POLL_INTERVAL_SECONDS, MAX_POLL_INTERVAL_SECONDS
             ),
-            window_days=int(parse_positive(block.get("window_days"), DEFAULT_WINDOW_DAYS, "window_days", integer=True)),
+            window_days=int(parse_positive(block, "window_days", DEFAULT_WINDOW_DAYS, MAX_WINDOW_DAYS, integer=True)),
         )
 
     @property
@@ -79,7 +84,7 @@ def parse_chain_id(value: Any) -> int:
         value = None
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
-    if not isinstance(value, int) or value <= 0:
+    if not isinstance(value, int) or not 0 < value <= MAX_CHAIN_ID:
         raise ConfigError(
             f"'{value}' is not a chain ID",
             field=f"{PREFIX}.chain_id",
@@ -110,12 +115,9 @@ def parse_bool(value: Any, field: str) -> bool:
     return value
 
 
-def parse_positive(value: Any, default: float, key: str, integer: bool = False) -> float:
-    """An optional positive number (integer when asked), else `default`."""
-    if value is None:
-        return default
-    valid = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if isinstance(value, bool) or not valid or value <= 0:
-        kind = "a positive integer" if integer else "a positive number"
-        raise ConfigError(f"'{value}' is not {kind}", field=f"{PREFIX}.{key}", hint=f"Leave it empty for {default:g}")
+def parse_positive(
+    block: Mapping[str, Any], key: str, default: float, maximum: float, integer: bool = False
+) -> float:
+    """An optional positive number (integer when asked) up to `maximum`, else `default`."""
+    value = require_number(block.get(key), f"{PREFIX}.{key}", default, 0, maximum, integer, exclusive_minimum=True)
     return float(value)

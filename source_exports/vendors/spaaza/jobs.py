@@ -164,6 +164,7 @@ class SpaazaExportJob:
             ceiling=MAX_POLL_INTERVAL_SECONDS,
             sleep=self.sleep,
             clock=self.clock,
+            label=f"Spaaza export task {task_id}",
         )
         task = initial
         while True:
