@@ -73,6 +73,10 @@ class CutBody(io.RawIOBase):
         self._pos += size
         return size
 
+    def read1(self, size: int = -1) -> bytes:
+        buffer = bytearray(size if size > 0 else len(DATA))
+        return bytes(buffer[: self.readinto(buffer)])
+
 
 def test_given_content_length_and_a_resume_when_downloading_then_the_size_is_told_once(monkeypatch):
     monkeypatch.setattr("source_exports.download.fetch.time.sleep", lambda seconds: None)

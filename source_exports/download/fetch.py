@@ -151,6 +151,7 @@ class ResumableBody(io.RawIOBase):
         self._url = mint()
         self.host = host_of(self._url)
         self._progressed = False
+        self._refused = False
         self._last_heartbeat = time.monotonic()
         self._pending: Optional[BaseException] = None
         self._response: Optional[requests.Response] = None
@@ -177,7 +178,7 @@ class ResumableBody(io.RawIOBase):
             except StorageHostDown:
                 raise
             except DownloadError:
-                self._fetcher.record(self.host, failed=True)
+                self._fetcher.record(self.host, failed=not self._refused)
                 raise
             except DROPPED_CONNECTION as problem:
                 failures += 1
@@ -272,6 +273,7 @@ class ResumableBody(io.RawIOBase):
                 self.host = host_of(self._url)
                 continue
             if response.status_code >= 400:
+                self._refused = response.status_code < 500  # the host is up and said no: not a host failure
                 expired = response.status_code in EXPIRED_STATUSES
                 detail = "" if expired else response.raw.read(300).decode(errors="replace")
                 response.close()

@@ -192,3 +192,15 @@ def test_given_bytes_from_the_host_between_failures_when_counting_then_the_count
                 with pytest.raises(DownloadError):
                     read_all(fetcher, lambda: URL)
             assert read_all(fetcher, lambda: URL) == DATA
+
+
+@pytest.mark.parametrize("status", [404, 410])
+def test_given_a_host_refusing_files_when_opening_more_then_each_is_tried(status):
+    """A refusal (4xx) comes from a host that is up: it never trips the host breaker."""
+    with rm.Mocker() as mocker:
+        mocker.get(URL.split("?")[0], status_code=status, text="gone")
+        fetcher = Fetcher(session=requests.Session())
+        for _ in range(5):
+            with pytest.raises(DownloadError, match=f"Storage answered HTTP {status}"):
+                read_all(fetcher, lambda: URL)
+        assert mocker.call_count == 5
