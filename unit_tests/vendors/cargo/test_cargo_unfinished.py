@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 from source_exports.vendors.cargo.client import CargoClient
 from source_exports.vendors.cargo.config import parse_cargo_config
+from source_exports.vendors.cargo.edges import FreeEdges
 from source_exports.vendors.cargo.unfinished import end_before_unfinished_runs
 from source_exports.vendors.cargo.windows import Window
 from unit_tests.vendors.cargo.builders import WORKFLOW, ConfigBuilder, given_runs, run
@@ -19,10 +20,10 @@ def at(days: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def end_of_sync(requests_mock, runs, max_wait=timedelta(days=7)):
-    given_runs(requests_mock, runs)
+def end_of_sync(requests_mock, runs, max_wait=timedelta(days=7), inclusive=(True, False)):
+    given_runs(requests_mock, runs, inclusive=inclusive)
     client = CargoClient(parse_cargo_config(ConfigBuilder().build()))
-    return end_before_unfinished_runs(client, FILTERS, SPAN, max_wait, "leads")
+    return end_before_unfinished_runs(FreeEdges(client, FILTERS), SPAN, max_wait, "leads")
 
 
 def test_given_no_unfinished_run_when_computing_end_then_the_span_end(requests_mock):
@@ -41,7 +42,7 @@ def test_given_unfinished_runs_when_computing_end_then_the_oldest_creation_time_
     end = end_of_sync(requests_mock, runs)
 
     assert end == T0 + timedelta(days=25.5) - timedelta(milliseconds=1)  # just before it: kept for next sync
-    body = requests_mock.last_request.json()
+    body = next(r.json() for r in requests_mock.request_history if "isFinished" in r.json())
     assert (body["isFinished"], body["workflowUuid"], body["createdAfter"], body["createdBefore"]) == (
         False,
         WORKFLOW,
@@ -64,6 +65,18 @@ def test_given_run_unfinished_longer_than_the_bound_when_computing_end_then_skip
     assert end == T0 + timedelta(days=28) - timedelta(milliseconds=1)
     assert "stuck-run" in caplog.text and "more than 7 days" in caplog.text
     assert "fresh-run" not in caplog.text
+
+
+def test_given_finished_runs_just_before_the_unfinished_one_when_computing_end_then_it_ends_before_them_too(
+    requests_mock,
+):
+    busy = T0 + timedelta(days=25.5)
+    runs = [run(uuid="older", created_at=at(25.5), status="running")]
+    runs += [run(uuid=f"done-{ms}", created_at=at(25.5 - ms / 86_400_000), status="success") for ms in (1, 2)]
+
+    end = end_of_sync(requests_mock, runs, inclusive=(False, False))
+
+    assert end == busy - timedelta(milliseconds=3)  # the next sync's first window holds all three runs
 
 
 def test_given_only_stale_unfinished_runs_when_computing_end_then_the_span_end(requests_mock):
