@@ -222,8 +222,9 @@ class FakeCargo(FakeServer):
             "updatedBefore": updated_before,
             "isFinished": is_finished,
         }
+        given = {name: value for name, value in filters.items() if value is not None}
         with self._lock:
-            return copy.deepcopy(self._match_runs({k: v for k, v in filters.items() if v is not None}, "half-open"))
+            return copy.deepcopy(self._match_runs(given, edges="half-open"))
 
     def expected_output_rows(
         self,
@@ -278,7 +279,7 @@ class FakeCargo(FakeServer):
         limit = _integer(body, "limit", DEFAULT_PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE)
         offset = _integer(body, "offset", 0, minimum=0)
         with self._lock:
-            runs = self._match_runs(self._note_edges("runs/list", _validated_filters(body)), self.edges)
+            runs = self._match_runs(self._note_edges("runs/list", _validated_filters(body)))
             return {"runs": copy.deepcopy(runs[offset : offset + limit]), "count": len(runs)}
 
     def _download_outputs(self, request: Request) -> Dict[str, Any]:
@@ -299,7 +300,7 @@ class FakeCargo(FakeServer):
         offset = _integer(body, "offset", 0, minimum=0)
         limit = _integer(body, "limit", None, minimum=1)
         with self._lock:
-            runs = self._match_runs(self._note_edges("download-outputs", filters), self.edges)[offset:]
+            runs = self._match_runs(self._note_edges("download-outputs", filters))[offset:]
             runs = copy.deepcopy(runs[:limit] if limit is not None else runs)
             version = self._version
         if not runs:
@@ -320,8 +321,10 @@ class FakeCargo(FakeServer):
         self.requested_edges += [(endpoint, name, filters[name]) for name in _TIME_FILTERS if name in filters]
         return filters
 
-    def _match_runs(self, filters: Dict[str, Any], edges: str) -> List[Dict[str, Any]]:
-        """The runs matching API filters, edges read as `edges` (caller holds the lock); bounds compare as strings."""
+    def _match_runs(self, filters: Dict[str, Any], edges: Optional[str] = None) -> List[Dict[str, Any]]:
+        """The runs matching API filters, edges read as `edges` (default: the fake's own reading; caller holds the
+        lock); bounds compare as Cargo-format strings."""
+        edges = edges or self.edges
         bounds = {name: iso(parse_time(filters[name])) for name in _TIME_FILTERS if filters.get(name) is not None}
         statuses = set(filters["statuses"]) if filters.get("statuses") else None
         title_or_id = filters.get("recordTitleOrId")
