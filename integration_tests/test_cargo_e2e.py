@@ -251,7 +251,7 @@ def test_given_a_low_export_cap_when_reading_then_windows_are_split_and_rows_are
     oldest = min(run["createdAt"] for run in unfinished(fakes, ENRICH_WORKFLOW_UUID))
     assert file_rows(result.records("enriched_leads")) == expected_rows(fakes, "enriched_leads", created_before=oldest)
     assert len({record["_ab_source_file"] for record in result.records("enriched_leads")}) >= 7  # ~130 rows / 20
-    assert any("splitting it at" in log["message"] for log in result.logs)
+    assert any("splitting it in two at" in log["message"] for log in result.logs)
 
 
 def test_given_cap_below_runs_sharing_a_millisecond_when_reading_then_sync_fails_naming_the_window(fakes):
@@ -280,7 +280,7 @@ def test_given_runs_on_every_edge_the_connector_asked_for_when_syncing_again_the
         place_runs_on_requested_edges(fakes)
         again = read(fakes, streams, incremental=True)  # from scratch: every window again, edges moved off the runs
         assert_every_row_once(fakes, again)
-        assert any("splitting it at" in log["message"] for log in again.logs)
+        assert any("splitting it in two at" in log["message"] for log in again.logs)
         assert fakes.cargo.errors == []
 
 

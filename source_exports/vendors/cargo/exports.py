@@ -4,8 +4,8 @@ Cargo exports the outputs of at most 10,000 runs at once; a window that holds mo
 with `tooManyRuns`, so the exporter splits it near its middle, at a millisecond no run sits on
 (`FreeEdges`), and tries each part, recursively. When no such millisecond is left inside — the
 window's runs share one millisecond — the sync fails naming the window. `noRunsFound` is an
-empty window. The file itself is read by the vendor-neutral
-`ExportFileReader`; when its signed URL expires, `mint` asks Cargo for the same export again.
+empty window. The file itself is read by the vendor-neutral `ExportFileReader`; when its signed
+URL expires, `mint` asks Cargo for the same export again.
 """
 
 from __future__ import annotations
@@ -80,7 +80,9 @@ class RunOutputExporter:
                     "export these runs",
                     **self.context,
                 ) from signal
-            self.logger.info(f"{self.stream}: too many runs in {window} for one export; splitting it at {iso(middle)}")
+            self.logger.info(
+                f"{self.stream}: too many runs in {window} for one export; splitting it in two at {iso(middle)}"
+            )
             for part in window.split(middle):
                 yield from self.export(part, on_done)
             return
