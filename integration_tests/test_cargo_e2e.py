@@ -285,12 +285,11 @@ def test_given_runs_on_every_edge_the_connector_asked_for_when_syncing_again_the
 
 
 def place_runs_on_requested_edges(fakes: FakeVendors) -> None:
-    """Two successful runs per workflow created on every creation-time edge asked for, and runs updated on
+    """A successful run per workflow created on every creation-time edge asked for, and runs updated on
     (and 1 ms either side of) every update-time edge asked for."""
     for edge in fakes.cargo.edges_requested("created"):
         for workflow_uuid, _, _ in OUTPUTS.values():
-            for _ in range(2):
-                fakes.cargo.add_run(workflow_uuid, status="success", created_at=edge)
+            fakes.cargo.add_run(workflow_uuid, status="success", created_at=edge)
     for edge in fakes.cargo.edges_requested("updated"):
         for offset in (-1, 0, 1):
             moment = parse_time(shifted(edge, offset))
