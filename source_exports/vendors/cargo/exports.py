@@ -74,8 +74,8 @@ class RunOutputExporter:
             if middle is None:
                 raise ConfigError(
                     f"More runs were created in {window} than Cargo exports at once, and the window cannot be "
-                    "split further: runs sit on every millisecond it could be split at "
-                    f"(Cargo: {signal.message})",
+                    f"split further: runs sit on every millisecond tried near its middle ({self.edges.max_probes} "
+                    f"at most; Cargo: {signal.message})",
                     hint="Narrow the export with statuses, release_uuid or batch_uuid, or ask Cargo support to "
                     "export these runs",
                     **self.context,
