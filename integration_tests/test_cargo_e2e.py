@@ -15,6 +15,7 @@ import pytest
 
 from integration_tests.cli import CliResult, configured_catalog, run_cli
 from integration_tests.fake_servers import ENRICH_WORKFLOW_UUID, SCORE_WORKFLOW_UUID, FakeVendors
+from integration_tests.fake_servers.cargo import EDGE_MODES
 from integration_tests.fake_servers.cargo_dataset import BASE_COLUMNS, iso, parse_time
 
 pytestmark = pytest.mark.e2e
@@ -250,7 +251,7 @@ def test_given_a_low_export_cap_when_reading_then_windows_are_split_and_rows_are
     oldest = min(run["createdAt"] for run in unfinished(fakes, ENRICH_WORKFLOW_UUID))
     assert file_rows(result.records("enriched_leads")) == expected_rows(fakes, "enriched_leads", created_before=oldest)
     assert len({record["_ab_source_file"] for record in result.records("enriched_leads")}) >= 7  # ~130 rows / 20
-    assert any("splitting it in two" in log["message"] for log in result.logs)
+    assert any("splitting it in two at" in log["message"] for log in result.logs)
 
 
 def test_given_cap_below_runs_sharing_a_millisecond_when_reading_then_sync_fails_naming_the_window(fakes):
@@ -261,9 +262,79 @@ def test_given_cap_below_runs_sharing_a_millisecond_when_reading_then_sync_fails
     result = run_cli("read", fakes.config(), direct_catalog([stream], incremental=False))
 
     error = result.errors[0]
-    assert f"[{tied['createdAt']}, " in error["message"]
+    assert f"[{shifted(tied['createdAt'], -1)}, {shifted(tied['createdAt'], 1)})" in error["message"]
     assert "cannot be split further" in error["message"] and "cargo.run_outputs" in error["message"]
     assert error["failure_type"] == "config_error"
+
+
+def shifted(timestamp: str, milliseconds: int) -> str:
+    return iso(parse_time(timestamp) + timedelta(milliseconds=milliseconds))
+
+
+@pytest.mark.parametrize("edges", EDGE_MODES)
+def test_given_runs_on_every_edge_the_connector_asked_for_when_syncing_again_then_every_row_arrives_once(edges):
+    streams = [*OUTPUTS, "cargo_runs"]
+    with FakeVendors(vendors=["cargo"], cargo={"edges": edges, "max_runs_per_export": 20}) as fakes:
+        result = read(fakes, streams, incremental=True)
+        assert_every_row_once(fakes, result)
+        place_runs_on_requested_edges(fakes)
+        again = read(fakes, streams, incremental=True)  # from scratch: every window again, edges moved off the runs
+        assert_every_row_once(fakes, again)
+        assert any("splitting it in two at" in log["message"] for log in again.logs)
+        assert fakes.cargo.errors == []
+
+
+def place_runs_on_requested_edges(fakes: FakeVendors) -> None:
+    """A successful run per workflow created on every creation-time edge asked for, and runs updated on
+    (and 1 ms either side of) every update-time edge asked for."""
+    for edge in fakes.cargo.edges_requested("created"):
+        for workflow_uuid, _, _ in OUTPUTS.values():
+            fakes.cargo.add_run(workflow_uuid, status="success", created_at=edge)
+    for edge in fakes.cargo.edges_requested("updated"):
+        for offset in (-1, 0, 1):
+            moment = parse_time(shifted(edge, offset))
+            added = fakes.cargo.add_run(ENRICH_WORKFLOW_UUID, created_at=moment - timedelta(minutes=1))
+            fakes.cargo.finish_run(added["uuid"], at=moment)
+    fakes.cargo.requested_edges.clear()
+
+
+def assert_every_row_once(fakes: FakeVendors, result: CliResult) -> None:
+    """Each stream holds exactly the fake's rows up to its cursor, in order, none twice (by value)."""
+    start = iso(parse_time(fakes.config()["start_date"]))
+    for stream, (workflow_uuid, _, _) in OUTPUTS.items():
+        first_edge = free_millisecond_at_or_before(fakes, workflow_uuid, start)
+        expected = expected_rows(fakes, stream, created_after=first_edge, created_before=cursor(result, stream))
+        assert file_rows(result.records(stream)) == expected, stream
+        assert_metadata_is_consistent(fakes, stream, result.records(stream))
+    runs = fakes.cargo.runs_for(updated_after=start, updated_before=first_runs_cursor(result))
+    assert sorted(result.records("cargo_runs"), key=lambda r: r["uuid"]) == sorted(runs, key=lambda r: r["uuid"])
+
+
+def free_millisecond_at_or_before(fakes: FakeVendors, workflow_uuid: str, timestamp: str) -> str:
+    """Where the first window starts: `start_date`, or the latest millisecond before it that no run sits on."""
+    taken = {run["createdAt"] for run in fakes.cargo.runs_for(workflow_uuid)}
+    while timestamp in taken:
+        timestamp = shifted(timestamp, -1)
+    return timestamp
+
+
+@pytest.mark.parametrize("edges", EDGE_MODES)
+def test_given_more_runs_in_one_millisecond_than_the_cap_when_syncing_then_config_error_names_the_window(edges):
+    with FakeVendors(vendors=["cargo"], cargo={"edges": edges, "max_runs_per_export": 50}) as fakes:
+        tied = fakes.cargo.runs_for(ENRICH_WORKFLOW_UUID, statuses=["success"])[40]["createdAt"]
+        for _ in range(54):
+            fakes.cargo.add_run(ENRICH_WORKFLOW_UUID, status="success", created_at=tied)
+
+        result = run_cli("read", fakes.config(), direct_catalog(["enriched_leads"], incremental=True))
+
+    error = result.errors[0]
+    assert error["failure_type"] == "config_error"
+    assert f"More runs were created in [{shifted(tied, -1)}, {shifted(tied, 1)})" in error["message"]
+    assert "cannot be split further" in error["message"] and "field: cargo.run_outputs[0]" in error["message"]
+    assert "Narrow the export with statuses, release_uuid or batch_uuid" in error["message"]
+    expected = expected_rows(fakes, "enriched_leads", created_before=tied)
+    assert file_rows(result.records("enriched_leads")) == expected[: len(result.records("enriched_leads"))]
+    assert all(state["stream"]["stream_state"].get("created_at", "") < tied for state in result.states)
 
 
 def test_given_run_unfinished_for_too_long_when_syncing_then_a_warning_names_it_and_the_cursor_moves_on(fakes):

@@ -158,6 +158,39 @@ def test_given_more_runs_than_cap_when_exporting_then_too_many_runs_and_window_s
     assert first.status_code == 200
 
 
+@pytest.mark.parametrize(
+    "edges, on_after, on_before",
+    [("half-open", True, False), ("inclusive", True, True), ("strict", False, False), ("open-closed", False, True)],
+)
+def test_given_edge_reading_when_a_run_sits_on_a_time_filter_then_it_matches_as_told_and_the_edge_is_recorded(
+    edges, on_after, on_before
+):
+    with FakeVendors(vendors=["cargo"], cargo={"edges": edges}) as vendors:
+        run = vendors.cargo.runs_for(ENRICH_WORKFLOW_UUID, statuses=["success"])[5]
+        stamp = run["createdAt"]
+        listed = {}
+        for name in ("createdAfter", "createdBefore"):
+            body = {"workflowUuid": ENRICH_WORKFLOW_UUID, name: stamp, "limit": 100}
+            count = requests.post(f"{vendors.cargo.url}/v1/orchestration/runs/list", headers=TOKEN, json=body).json()
+            listed[name] = count["count"]
+        on_edge = export(vendors.cargo, workflowUuid=ENRICH_WORKFLOW_UUID, outputNodeSlug="enrich",
+                         statuses=["success"], createdAfter=stamp, createdBefore=stamp)  # fmt: skip
+
+        all_runs = len(vendors.cargo.runs_for(ENRICH_WORKFLOW_UUID))
+        before = len(vendors.cargo.runs_for(ENRICH_WORKFLOW_UUID, created_before=stamp))
+        sharing = len([r for r in vendors.cargo.runs_for(ENRICH_WORKFLOW_UUID) if r["createdAt"] == stamp])
+        assert listed == {
+            "createdAfter": all_runs - before - (0 if on_after else sharing),
+            "createdBefore": before + (sharing if on_before else 0),
+        }
+        assert on_edge.status_code == (200 if on_after and on_before else 404)
+        assert vendors.cargo.edges_requested("created") == [stamp]
+        assert vendors.cargo.requested_edges[-2:] == [
+            ("download-outputs", "createdAfter", stamp),
+            ("download-outputs", "createdBefore", stamp),
+        ]
+
+
 def test_given_no_matching_runs_or_bad_body_when_exporting_then_vendor_errors(fakes):
     empty = export(fakes.cargo, workflowUuid=ENRICH_WORKFLOW_UUID, outputNodeSlug="enrich", createdAfter="2100-01-01")
     assert (empty.status_code, empty.json()["reason"]) == (404, "noRunsFound")

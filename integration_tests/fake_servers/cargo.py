@@ -3,8 +3,13 @@
 It implements what the connector relies on — Bearer auth, the optional workspace header, plays,
 paged runs and `download-outputs` with its 10,000-run cap — and writes real export files
 into a `FakeStorage`, answering with a signed URL, as Cargo does. Runs are ordered by
-`createdAt` ascending, then `uuid`, in `runs/list` and in export files. Time filters are
-half-open: `createdAfter`/`updatedAfter` inclusive (>=), `createdBefore`/`updatedBefore` exclusive (<).
+`createdAt` ascending, then `uuid`, in `runs/list` and in export files.
+
+Cargo does not say how its time filters treat an edge, so `edges` picks one reading for both
+endpoints: `half-open` (default: `…After` inclusive, `…Before` exclusive), `inclusive`, `strict`
+or `open-closed` (`…After` strict, `…Before` inclusive). Every time filter value received is
+kept in `requested_edges`, so tests can put runs exactly where the connector cuts. The oracles
+(`runs_for`, `expected_output_rows`) always read filters as half-open.
 
     with FakeStorage() as storage, FakeCargo(storage) as cargo:
         rows = cargo.expected_output_rows(ENRICH_WORKFLOW_UUID, "enrich")
@@ -26,7 +31,7 @@ import shutil
 import tempfile
 import threading
 from datetime import datetime
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from integration_tests.fake_servers.base import FakeServer, Request, Response
 from integration_tests.fake_servers.cargo_dataset import (
@@ -71,7 +76,8 @@ class FakeCargo(FakeServer):
     """Cargo's API over a deterministic `CargoDataset`, exporting files into `storage`.
 
     Options: `token` (Bearer token), `now` (dataset anchor; default a few minutes ago),
-    `n_runs`, `max_runs_per_export` (the `tooManyRuns` cap), `gzip_outputs`, `url_ttl_seconds`.
+    `n_runs`, `max_runs_per_export` (the `tooManyRuns` cap), `gzip_outputs`, `url_ttl_seconds`,
+    `edges` (how time filters treat their edge: one of `EDGE_MODES`).
     """
 
     config_key = "cargo"
@@ -85,9 +91,14 @@ class FakeCargo(FakeServer):
         max_runs_per_export: int = 10_000,
         gzip_outputs: bool = False,
         url_ttl_seconds: int = 300,
+        edges: str = "half-open",
         port: int = 0,
     ) -> None:
         super().__init__(port)
+        if edges not in EDGE_MODES:
+            raise ValueError(f"edges must be one of {', '.join(EDGE_MODES)}, not {edges!r}")
+        self.edges = edges
+        self.requested_edges: List[Tuple[str, str, str]] = []  # (endpoint, filter, value) in arrival order
         self.storage = storage
         self.token = token
         self.max_runs_per_export = max_runs_per_export
@@ -185,6 +196,12 @@ class FakeCargo(FakeServer):
     def plays(self) -> List[Dict[str, Any]]:
         return copy.deepcopy(self.dataset.plays)
 
+    def edges_requested(self, prefix: str = "created", endpoint: str = "") -> List[str]:
+        """The distinct `{prefix}After`/`{prefix}Before` values received (on endpoints containing `endpoint`)."""
+        with self._lock:
+            values = {v for e, name, v in self.requested_edges if name.startswith(prefix) and endpoint in e}
+        return sorted(values)
+
     def runs_for(
         self,
         workflow_uuid: Optional[str] = None,
@@ -205,8 +222,9 @@ class FakeCargo(FakeServer):
             "updatedBefore": updated_before,
             "isFinished": is_finished,
         }
+        given = {name: value for name, value in filters.items() if value is not None}
         with self._lock:
-            return copy.deepcopy(self._match_runs({k: v for k, v in filters.items() if v is not None}))
+            return copy.deepcopy(self._match_runs(given, edges="half-open"))
 
     def expected_output_rows(
         self,
@@ -261,7 +279,7 @@ class FakeCargo(FakeServer):
         limit = _integer(body, "limit", DEFAULT_PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE)
         offset = _integer(body, "offset", 0, minimum=0)
         with self._lock:
-            runs = self._match_runs(_validated_filters(body))
+            runs = self._match_runs(self._note_edges("runs/list", _validated_filters(body)))
             return {"runs": copy.deepcopy(runs[offset : offset + limit]), "count": len(runs)}
 
     def _download_outputs(self, request: Request) -> Dict[str, Any]:
@@ -282,7 +300,7 @@ class FakeCargo(FakeServer):
         offset = _integer(body, "offset", 0, minimum=0)
         limit = _integer(body, "limit", None, minimum=1)
         with self._lock:
-            runs = self._match_runs(filters)[offset:]
+            runs = self._match_runs(self._note_edges("download-outputs", filters))[offset:]
             runs = copy.deepcopy(runs[:limit] if limit is not None else runs)
             version = self._version
         if not runs:
@@ -298,8 +316,15 @@ class FakeCargo(FakeServer):
         return {"url": self.storage.sign(key, self.url_ttl_seconds)}
 
     # filtering and files
-    def _match_runs(self, filters: Dict[str, Any]) -> List[Dict[str, Any]]:
-        """The runs matching API filters (caller holds the lock); bounds compare as Cargo-format strings."""
+    def _note_edges(self, endpoint: str, filters: Dict[str, Any]) -> Dict[str, Any]:
+        """Record the time filters of a request (caller holds the lock)."""
+        self.requested_edges += [(endpoint, name, filters[name]) for name in _TIME_FILTERS if name in filters]
+        return filters
+
+    def _match_runs(self, filters: Dict[str, Any], edges: Optional[str] = None) -> List[Dict[str, Any]]:
+        """The runs matching API filters, edges read as `edges` (default: the fake's own reading; caller holds the
+        lock); bounds compare as Cargo-format strings."""
+        edges = edges or self.edges
         bounds = {name: iso(parse_time(filters[name])) for name in _TIME_FILTERS if filters.get(name) is not None}
         statuses = set(filters["statuses"]) if filters.get("statuses") else None
         title_or_id = filters.get("recordTitleOrId")
@@ -313,7 +338,7 @@ class FakeCargo(FakeServer):
                 continue
             if title_or_id is not None and title_or_id not in (run["recordId"], run["recordTitle"]):
                 continue
-            if not all(_within(run, name, bound) for name, bound in bounds.items()):
+            if not all(_within(run, name, bound, edges) for name, bound in bounds.items()):
                 continue
             selected.append(run)
         return selected
@@ -359,9 +384,21 @@ _EQUALITY_FILTERS = ("workflowUuid", "batchUuid", "releaseUuid", "recordId", "re
 _UUID_FILTERS = ("workflowUuid", "batchUuid", "releaseUuid")
 
 
-def _within(run: Dict[str, Any], name: str, bound: str) -> bool:
+EDGE_MODES = ("half-open", "inclusive", "strict", "open-closed")
+_INCLUSIVE = {  # mode → (is …After inclusive, is …Before inclusive)
+    "half-open": (True, False),
+    "inclusive": (True, True),
+    "strict": (False, False),
+    "open-closed": (False, True),
+}
+
+
+def _within(run: Dict[str, Any], name: str, bound: str, edges: str) -> bool:
     value = run["createdAt" if name.startswith("created") else "updatedAt"]
-    return value >= bound if name.endswith("After") else value < bound
+    after_inclusive, before_inclusive = _INCLUSIVE[edges]
+    if value == bound:
+        return after_inclusive if name.endswith("After") else before_inclusive
+    return value > bound if name.endswith("After") else value < bound
 
 
 def csv_cell(value: Any) -> str:

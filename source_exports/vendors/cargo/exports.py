@@ -1,15 +1,16 @@
 """`RunOutputExporter`: one configured run output → export files → rows, one time window at a time.
 
 Cargo exports the outputs of at most 10,000 runs at once; a window that holds more is answered
-with `tooManyRuns`, so the exporter halves it and tries each half, recursively, down to
-`min_window`. `noRunsFound` is an empty window. The file itself is read by the vendor-neutral
-`ExportFileReader`; when its signed URL expires, `mint` asks Cargo for the same export again.
+with `tooManyRuns`, so the exporter splits it near its middle, at a millisecond no run sits on
+(`FreeEdges`), and tries each part, recursively. When no such millisecond is left inside — the
+window's runs share one millisecond — the sync fails naming the window. `noRunsFound` is an
+empty window. The file itself is read by the vendor-neutral `ExportFileReader`; when its signed
+URL expires, `mint` asks Cargo for the same export again.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
 
 from source_exports.download.fetch import SizeListener
@@ -19,6 +20,7 @@ from source_exports.errors import ConfigError, DownloadError, ExportsError
 from source_exports.redact import file_name_of
 from source_exports.vendors.cargo.client import CargoClient
 from source_exports.vendors.cargo.config import RunOutputConfig
+from source_exports.vendors.cargo.edges import FreeEdges
 from source_exports.vendors.cargo.errors import NoRunsFound, TooManyRuns
 from source_exports.vendors.cargo.windows import Window, iso
 
@@ -41,12 +43,6 @@ class RunOutputExporter:
     ...     print(row["_ab_source_row"])
     """
 
-    min_window = timedelta(milliseconds=1)
-    """A window this narrow that still holds too many runs is not split further: the sync fails.
-
-    Cargo's timestamps are whole milliseconds, so only runs sharing one millisecond can stop the
-    halving; halving a 30-day window down to 1 ms takes at most 32 steps."""
-
     def __init__(
         self,
         client: CargoClient,
@@ -63,6 +59,8 @@ class RunOutputExporter:
         self.logger = logger
         self.on_size = on_size
         """Told each export file's size as its download starts (the stream's progress estimate)."""
+        self.edges = FreeEdges(client, output.run_filters())
+        """Edges are checked against every run of the workflow (statuses change; release and batch do not)."""
 
     @property
     def context(self) -> Dict[str, Any]:
@@ -76,17 +74,21 @@ class RunOutputExporter:
         except NoRunsFound:
             self.logger.info(f"{self.stream}: no runs in {window}")
         except TooManyRuns as signal:
-            if window.duration <= self.min_window:
+            middle = self.edges.near(window.middle, window)
+            if middle is None:
                 raise ConfigError(
                     f"More runs were created in {window} than Cargo exports at once, and the window cannot be "
-                    "split further",
-                    hint="Narrow the export with statuses, release_uuid or batch_uuid",
+                    f"split further: runs sit on every millisecond tried near its middle ({self.edges.max_probes} "
+                    f"at most; Cargo: {signal.message})",
+                    hint="Narrow the export with statuses, release_uuid or batch_uuid, or ask Cargo support to "
+                    "export these runs",
                     **self.context,
                 ) from signal
-            halves = window.split()
-            self.logger.info(f"{self.stream}: too many runs in {window} for one export; splitting it in two")
-            for half in halves:
-                yield from self.export(half, on_done)
+            self.logger.info(
+                f"{self.stream}: too many runs in {window} for one export; splitting it in two at {iso(middle)}"
+            )
+            for part in window.split(middle):
+                yield from self.export(part, on_done)
             return
         else:
             yield from self.reader.records(self._export_file(body, url, window))  # batches under the fast loop

@@ -1,8 +1,10 @@
 """Cargo's streams: `cargo_plays`, `cargo_runs`, and one stream per configured run output.
 
 Incremental streams read in time windows (one CDK slice each, so state is emitted after
-every window's rows). `cargo_runs` windows are of update time; run-output windows are of run
-creation time and end before the oldest unfinished run (see `unfinished.py`).
+every window's rows). `cargo_runs` windows are of update time, read 1 ms wider on each side and
+kept to `[start, end)` by each run's own `updatedAt`; run-output windows are of run creation
+time, with edges no run sits on (`edges.py`), and end before the oldest unfinished run
+(`unfinished.py`). Either way the result does not depend on how Cargo reads its time filters.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 from airbyte_cdk.models import AirbyteStream, StreamDescriptor, SyncMode
 
+from source_exports.config import parse_datetime
 from source_exports.download.reader import FILE_COLUMN, ROW_COLUMN
 from source_exports.download.schema import infer_schema, permissive_schema
-from source_exports.errors import ExportsError, to_traced_exception
+from source_exports.errors import ConfigError, ExportsError, to_traced_exception
 from source_exports.streams import ExportsStream, IncrementalExportsStream, PrimaryKey
 from source_exports.vendors.cargo.client import CargoClient
 from source_exports.vendors.cargo.config import CargoConfig, RunOutputConfig
@@ -27,7 +30,7 @@ from source_exports.vendors.cargo.exports import (
     RunOutputExporter,
 )
 from source_exports.vendors.cargo.unfinished import end_before_unfinished_runs
-from source_exports.vendors.cargo.windows import DEFAULT_START, Window, plan_windows, sync_end, to_utc
+from source_exports.vendors.cargo.windows import DEFAULT_START, Window, iso, plan_windows, sync_end, to_utc
 
 LOGGER = logging.getLogger("airbyte")
 
@@ -77,15 +80,15 @@ class CargoWindowedStream(IncrementalExportsStream):
     ) -> Iterable[Optional[Mapping[str, Any]]]:
         start = to_utc(self.cursor_value(sync_mode) or DEFAULT_START)
         self.client.count_runs({})  # one cheap call: Cargo's clock (Date header) decides where the sync ends
-        end = self.sync_end(Window(start, sync_end(self.client.server_time)), sync_mode)
-        windows = plan_windows(start, end, self.config.window)
-        LOGGER.info(f"{self.name}: reading {len(windows)} window(s) from {Window(start, max(start, end))}")
+        windows = self.plan(Window(start, sync_end(self.client.server_time)), sync_mode)
+        span = Window(windows[0].start, windows[-1].end) if windows else Window(start, start)
+        LOGGER.info(f"{self.name}: reading {len(windows)} window(s) from {span}")
         for window in windows:
             yield window.as_slice()
 
-    def sync_end(self, span: Window, sync_mode: SyncMode) -> datetime:
-        """Where this sync stops; subclasses may end it earlier."""
-        return span.end
+    def plan(self, span: Window, sync_mode: SyncMode) -> List[Window]:
+        """The windows of this sync, from the cursor to Cargo's clock; subclasses choose their edges."""
+        return plan_windows(span.start, span.end, self.config.window)
 
 
 class CargoRuns(CargoWindowedStream):
@@ -99,7 +102,10 @@ class CargoRuns(CargoWindowedStream):
         self, sync_mode: SyncMode, stream_slice: Optional[Mapping[str, Any]] = None, **kwargs: Any
     ) -> Iterable[Mapping[str, Any]]:
         window = Window.from_slice(stream_slice)
-        yield from self.client.iter_runs(window.filters("updated"), on_count=self.estimate.add_rows)
+        for run in self.client.iter_runs(window.widened().filters("updated"), on_count=self.estimate.add_rows):
+            updated = updated_at(run)
+            if updated is None or window.holds(updated):  # a run without updatedAt cannot be placed: keep it
+                yield run
         if sync_mode == SyncMode.incremental:
             self.advance_cursor(window.as_slice()["end"])
 
@@ -140,13 +146,33 @@ class CargoRunOutputs(CargoWindowedStream):
         stream.default_cursor_field = [WINDOW_START_COLUMN]
         return stream
 
-    def sync_end(self, span: Window, sync_mode: SyncMode) -> datetime:
-        """Incremental syncs stop before the oldest unfinished run; full refresh reads up to now."""
-        if sync_mode != SyncMode.incremental or span.end <= span.start:
-            return span.end
-        return end_before_unfinished_runs(
-            self.client, self.output.run_filters(), span, self.config.max_wait_for_unfinished, self.name
-        )
+    def plan(self, span: Window, sync_mode: SyncMode) -> List[Window]:
+        """Windows whose edges no run sits on; incremental syncs stop before the oldest unfinished run."""
+        edges = self.exporter.edges
+        start = self._free_edge(edges.at_or_before(span.start, span.start - self.config.window), span.start)
+        if span.end <= start:
+            return []
+        span = Window(start, self._free_edge(edges.at_or_before(span.end, start), span.end))
+        if sync_mode == SyncMode.incremental:
+            span = Window(
+                start, end_before_unfinished_runs(edges, span, self.config.max_wait_for_unfinished, self.name)
+            )
+
+        def choose(target: datetime, rest: Window) -> datetime:
+            return self._free_edge(edges.near(target, rest), target)
+
+        return plan_windows(span.start, span.end, self.config.window, choose)
+
+    def _free_edge(self, found: Optional[datetime], target: datetime) -> datetime:
+        if found is None:
+            raise ConfigError(
+                f"Runs were created on every millisecond tried near {iso(target)}, so no window edge can be "
+                "placed there without depending on how Cargo reads its time filters",
+                hint="Narrow the export with release_uuid or batch_uuid, or set start_date elsewhere",
+                stream=self.name,
+                field=self.output.field,
+            )
+        return found
 
     def read_records(
         self, sync_mode: SyncMode, stream_slice: Optional[Mapping[str, Any]] = None, **kwargs: Any
@@ -181,6 +207,14 @@ class CargoRunOutputs(CargoWindowedStream):
         schema = infer_schema(rows, typed_values=self.output.format != "csv", known=copy.deepcopy(METADATA_SCHEMA))
         widen_integers(schema["properties"], skip=METADATA_SCHEMA)
         return schema
+
+
+def updated_at(run: Mapping[str, Any]) -> Optional[datetime]:
+    """A run's `updatedAt`; None when missing or unreadable."""
+    try:
+        return to_utc(parse_datetime(run["updatedAt"], "run.updatedAt")) if run.get("updatedAt") else None
+    except ConfigError:
+        return None
 
 
 def widen_integers(properties: Mapping[str, Any], skip: Mapping[str, Any]) -> None:

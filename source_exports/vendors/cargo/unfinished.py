@@ -2,45 +2,44 @@
 
 A run's output is final only once the run has finished. If a sync exported the window holding
 a run that is still `running` and moved the cursor past it, the next sync would never look at
-that run again. So the sync's last window ends at the creation time of the oldest unfinished
-run (the cursor waits there), unless that run has been unfinished for longer than the
-configured patience: then it is skipped, with a warning naming it.
+that run again. So the sync's last window ends before the oldest unfinished run, at the latest
+millisecond before it that no run sits on: the cursor waits there, and the next sync's first
+window holds the run whichever way Cargo reads its edge. A run unfinished for longer than the
+configured patience no longer holds the sync back; a warning names it.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Optional
 
 from source_exports.config import parse_datetime
-from source_exports.vendors.cargo.client import CargoClient
-from source_exports.vendors.cargo.windows import Window, iso, to_utc
+from source_exports.errors import ConfigError
+from source_exports.vendors.cargo.edges import FreeEdges
+from source_exports.vendors.cargo.windows import MS, Window, iso, to_utc
 
 LOGGER = logging.getLogger("airbyte")
 MAX_NAMED_STALE_RUNS = 10
 
 
 def end_before_unfinished_runs(
-    client: CargoClient,
-    run_filters: Mapping[str, Any],
+    edges: FreeEdges,
     window: Window,
     max_wait: timedelta,
     stream: str,
     logger: logging.Logger = LOGGER,
 ) -> datetime:
-    """The end of this sync: `window.end`, or 1 ms before the oldest unfinished run in `window`.
+    """The end of this sync: `window.end`, or the latest free millisecond before the oldest unfinished run.
 
-    Ending just before the run (not at it) keeps the run inside the next sync's first window
-    whether Cargo reads `createdAfter` as inclusive or strict.
-
-    Runs created before `window.end - max_wait` no longer hold the sync back; each is named in a warning.
+    `window`'s edges must be free (`FreeEdges`). Runs created before `window.end - max_wait` no
+    longer hold the sync back; each is named in a warning.
     """
     patience_from = window.end - max_wait
     oldest: Optional[datetime] = None
     oldest_run: Optional[Dict[str, Any]] = None
     stale: List[Dict[str, Any]] = []
-    for run in client.iter_runs({**run_filters, "isFinished": False, **window.filters("created")}):
+    for run in edges.client.iter_runs({**edges.filters, "isFinished": False, **window.filters("created")}):
         if not run.get("createdAt"):
             continue  # Cargo always sends createdAt; a run without one cannot say where to wait
         created = to_utc(parse_datetime(run["createdAt"], "run.createdAt"))
@@ -55,7 +54,17 @@ def end_before_unfinished_runs(
         f"{stream}: run {oldest_run.get('uuid')} (created {iso(oldest)}, status {oldest_run.get('status')}) "
         "has not finished; this sync stops before it and the next sync starts there"
     )
-    return oldest - timedelta(milliseconds=1)
+    end = edges.at_or_before(oldest - MS, window.start)
+    if end is not None:
+        return end
+    if (oldest - window.start) // MS - 1 <= edges.max_probes:
+        return window.start  # runs sit on every millisecond since the cursor, which already waits before it
+    raise ConfigError(
+        f"Runs were created on each of the {edges.max_probes} milliseconds before the unfinished run "
+        f"{oldest_run.get('uuid')} (created {iso(oldest)}), so this sync cannot end just before it",
+        hint="Narrow the export with release_uuid or batch_uuid, or retry once the run has finished",
+        stream=stream,
+    )
 
 
 def warn_about_stale_runs(

@@ -1,28 +1,29 @@
-"""Half-open time windows `[start, end)` of run creation (or update) time, and how to cut them.
+"""Time windows of run creation (or update) time, and how to cut them.
 
-Cargo's filters are read as `createdAfter` inclusive and `createdBefore` exclusive (the docs do
-not say; see docs/vendors/cargo.md), so adjacent windows share a boundary without sharing a
-run. Boundaries are whole milliseconds because Cargo's timestamps are.
-
-Because that reading is an assumption, the boundaries the connector chooses itself (a sync's
-end, window edges after the first, split points) are kept off whole seconds (`off_grid`): runs
-stamped on round times can then never sit exactly on a boundary, so whichever way Cargo treats
-an edge, no run is lost or exported twice.
+Cargo does not say whether its time filters are inclusive or strict, so a window is only ever
+sent with edges no run sits on (`edges.py`, run outputs) or read a little wider and filtered by
+each run's own timestamp (`cargo_runs`); either way a window holds the runs of `[start, end)`.
+Boundaries are whole milliseconds because Cargo's timestamps are. The targets the connector
+aims its edges at are kept off whole seconds (`off_grid`), where scheduled runs cluster, so the
+first candidate is usually free.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from source_exports.config import parse_datetime
 
 DEFAULT_START = datetime(2020, 1, 1, tzinfo=timezone.utc)
 """Lower bound when neither state nor start_date gives one: before Cargo's API existed."""
 
+MS = timedelta(milliseconds=1)
+"""The resolution of Cargo's timestamps."""
+
 OFF_GRID = timedelta(milliseconds=337)
-"""Added to a boundary the connector picked that fell on a whole second (see the module docstring)."""
+"""Added to an edge target that fell on a whole second (see the module docstring)."""
 
 SETTLE = timedelta(minutes=1)
 """Windows end this long before Cargo's clock: runs being created right now may not be listed yet."""
@@ -63,11 +64,21 @@ class Window:
     def duration(self) -> timedelta:
         return self.end - self.start
 
-    def split(self) -> List[Window]:
-        """Two halves (the middle rounded to a millisecond) — what a `tooManyRuns` answer asks for."""
-        half_ms = int(self.duration / timedelta(milliseconds=1)) // 2
-        middle = off_grid(self.start + timedelta(milliseconds=half_ms), limit=self.end)
-        return [Window(self.start, middle), Window(middle, self.end)]
+    @property
+    def middle(self) -> datetime:
+        """Halfway, rounded down to a millisecond and moved off a whole second when that stays inside."""
+        return off_grid(self.start + (self.duration // MS // 2) * MS, limit=self.end)
+
+    def split(self, at: datetime) -> List[Window]:
+        """The two parts either side of `at` — what a `tooManyRuns` answer asks for."""
+        return [Window(self.start, at), Window(at, self.end)]
+
+    def widened(self) -> Window:
+        """1 ms wider on each side: holds every run of `[start, end)` whether Cargo reads edges as strict or not."""
+        return Window(self.start - MS, self.end + MS)
+
+    def holds(self, moment: datetime) -> bool:
+        return self.start <= moment < self.end
 
     def as_slice(self) -> Dict[str, str]:
         return {"start": iso(self.start), "end": iso(self.end)}
@@ -87,13 +98,20 @@ class Window:
         return f"[{iso(self.start)}, {iso(self.end)})"
 
 
-def plan_windows(start: datetime, end: datetime, size: timedelta) -> List[Window]:
-    """Consecutive windows of `size` covering `[start, end)`; the last one is cut at `end`; none if empty."""
+EdgeChooser = Callable[[datetime, Window], datetime]
+"""Where an edge aimed at `target` goes, strictly inside the span still to plan."""
+
+
+def plan_windows(
+    start: datetime, end: datetime, size: timedelta, choose: EdgeChooser = lambda target, span: target
+) -> List[Window]:
+    """Consecutive windows of about `size` covering `[start, end)`; the last one is cut at `end`; none if empty."""
     windows: List[Window] = []
     cursor = to_utc(start)
     end = to_utc(end)
     while cursor < end:
-        upper = min(off_grid(cursor + size), end)
+        target = off_grid(cursor + size)
+        upper = end if target >= end else choose(target, Window(cursor, end))
         windows.append(Window(cursor, upper))
         cursor = upper
     return windows

@@ -6,7 +6,7 @@ import copy
 import csv
 import io
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import requests_mock as rm
 
@@ -78,28 +78,41 @@ def parse(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
 
 
-def given_runs(mocker: rm.Mocker, runs: List[Dict[str, Any]], date: str = "Wed, 01 Jan 2025 12:00:00 GMT") -> None:
-    """runs/list answering from `runs` with Cargo's filters and limit/offset paging; `Date` is Cargo's clock."""
+def given_runs(
+    mocker: rm.Mocker,
+    runs: List[Dict[str, Any]],
+    date: str = "Wed, 01 Jan 2025 12:00:00 GMT",
+    inclusive: Tuple[bool, bool] = (True, False),
+) -> None:
+    """runs/list answering from `runs` with Cargo's filters and limit/offset paging; `Date` is Cargo's clock.
+
+    `inclusive` says whether a run exactly on `…After` / `…Before` matches (Cargo does not say).
+    """
 
     def answer(request, context):
         body = request.json()
         context.headers["Date"] = date
-        selected = [item for item in runs if matches(item, body)]
+        selected = [item for item in runs if matches(item, body, inclusive)]
         offset, limit = body.get("offset", 0), body.get("limit", 50)
         return {"runs": selected[offset : offset + limit], "count": len(selected)}
 
     mocker.post(RUNS_LIST, json=answer)
 
 
-def matches(item: Dict[str, Any], body: Dict[str, Any]) -> bool:
-    """Cargo's run filters as the fake reads them: half-open time bounds, isFinished."""
+def matches(item: Dict[str, Any], body: Dict[str, Any], inclusive: Tuple[bool, bool] = (True, False)) -> bool:
+    """Cargo's run filters: time bounds (edges read as `inclusive` says), isFinished."""
     for name, field in (("created", "createdAt"), ("updated", "updatedAt")):
-        if f"{name}After" in body and parse(item[field]) < parse(body[f"{name}After"]):
+        value = parse(item[field])
+        if f"{name}After" in body and not after(value, parse(body[f"{name}After"]), inclusive[0]):
             return False
-        if f"{name}Before" in body and parse(item[field]) >= parse(body[f"{name}Before"]):
+        if f"{name}Before" in body and not after(parse(body[f"{name}Before"]), value, inclusive[1]):
             return False
     finished = item["status"] in ("success", "error", "cancelled", "skipped")
     return "isFinished" not in body or body["isFinished"] == finished
+
+
+def after(later: datetime, earlier: datetime, or_equal: bool) -> bool:
+    return later >= earlier if or_equal else later > earlier
 
 
 def given_exports(

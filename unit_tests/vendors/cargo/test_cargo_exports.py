@@ -9,8 +9,8 @@ from source_exports.errors import ConfigError, DownloadError
 from source_exports.vendors.cargo.client import CargoClient
 from source_exports.vendors.cargo.config import parse_cargo_config
 from source_exports.vendors.cargo.exports import RunOutputExporter
-from source_exports.vendors.cargo.windows import Window
-from unit_tests.vendors.cargo.builders import WORKFLOW, ConfigBuilder, given_exports, given_runs, parse, run
+from source_exports.vendors.cargo.windows import Window, iso
+from unit_tests.vendors.cargo.builders import WORKFLOW, ConfigBuilder, given_exports, given_runs, matches, parse, run
 
 T0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
 # one run per hour for 8 hours: 8 rows
@@ -72,6 +72,7 @@ def test_given_no_runs_when_exporting_then_no_rows_and_window_is_done(requests_m
 
 
 def test_given_too_many_runs_when_exporting_then_window_is_halved_recursively_and_rows_stay_in_order(requests_mock):
+    given_runs(requests_mock, [run(created_at=iso(t)) for t in RUN_TIMES])
     bodies = given_exports(requests_mock, rows_in_window, cap=2)
     done = []
 
@@ -93,19 +94,37 @@ def test_given_too_many_runs_when_exporting_then_window_is_halved_recursively_an
     assert {row["_ab_window_start"][11:16] for row in rows[:2]} == {"00:00"}
 
 
-def test_given_too_many_runs_in_the_minimum_window_when_exporting_then_config_error_names_window_and_entry(
+def test_given_runs_on_the_middle_when_splitting_then_the_split_moves_to_the_nearest_millisecond_without_runs(
     requests_mock,
 ):
-    given_exports(requests_mock, rows_in_window, cap=0)
-    subject = exporter()
-    subject.min_window = timedelta(hours=1)
+    middle = T0 + timedelta(hours=4, milliseconds=337)
+    crowded = [middle, middle + timedelta(milliseconds=1)]  # the middle and 1 ms after it are taken
+    given_runs(requests_mock, [run(created_at=iso(t)) for t in [*RUN_TIMES, *crowded]], inclusive=(False, False))
+    bodies = given_exports(requests_mock, rows_in_window, cap=5)
+
+    list(exporter().export(Window(T0, T0 + timedelta(hours=8))))
+
+    assert [(b["createdAfter"], b["createdBefore"]) for b in bodies[1:]] == [
+        ("2025-01-01T00:00:00.000Z", "2025-01-01T04:00:00.336Z"),
+        ("2025-01-01T04:00:00.336Z", "2025-01-01T08:00:00.000Z"),
+    ]
+
+
+@pytest.mark.parametrize("inclusive", [(True, False), (True, True), (False, False), (False, True)])
+def test_given_more_runs_in_one_millisecond_than_the_cap_when_exporting_then_config_error_names_window_and_entry(
+    requests_mock, inclusive
+):
+    tied = T0 + timedelta(minutes=30)
+    runs = [run(uuid=f"r{i}", created_at=iso(tied)) for i in range(3)]
+    given_runs(requests_mock, runs, inclusive=inclusive)
+    given_exports(requests_mock, lambda body: [item for item in runs if matches(item, body, inclusive)], cap=2)
 
     with pytest.raises(ConfigError) as caught:
-        list(subject.export(Window(T0, T0 + timedelta(hours=2))))
+        list(exporter().export(Window(T0, T0 + timedelta(hours=2))))
 
     message = caught.value.user_message
-    assert "[2025-01-01T00:00:00.000Z, 2025-01-01T00:30:00.168Z)" in message
-    assert "field: cargo.run_outputs[0]" in message
+    assert "[2025-01-01T00:29:59.999Z, 2025-01-01T00:30:00.001Z)" in message
+    assert "cannot be split further" in message and "field: cargo.run_outputs[0]" in message
     assert "statuses, release_uuid or batch_uuid" in message
 
 

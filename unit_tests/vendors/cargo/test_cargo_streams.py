@@ -20,6 +20,7 @@ from unit_tests.vendors.cargo.builders import (
     ConfigBuilder,
     given_exports,
     given_runs,
+    matches,
     parse,
     run,
 )
@@ -154,7 +155,21 @@ def test_given_runs_state_when_reading_incrementally_then_updated_filters_and_cu
     assert [record.record.data["uuid"] for record in output.records] == ["r2"]
     assert output.most_recent_state.stream_state.__dict__ == {"updatedAt": SYNC_END}
     listing = [r.json() for r in requests_mock.request_history if r.json().get("updatedAfter")]
-    assert listing[0]["updatedAfter"] == "2024-12-21T00:00:00.000Z"
+    assert listing[0]["updatedAfter"] == "2024-12-20T23:59:59.999Z"  # 1 ms wider, kept by each run's updatedAt
+
+
+@pytest.mark.parametrize("inclusive", [(True, False), (True, True), (False, False), (False, True)])
+def test_given_runs_updated_exactly_on_window_edges_when_reading_runs_then_each_once_whatever_the_edge_reading(
+    requests_mock, inclusive
+):
+    edges = ["2024-12-10T00:00:00.000Z", "2024-12-20T00:00:00.337Z", "2024-12-30T00:00:00.337Z", SYNC_END]
+    runs = [run(uuid=f"on-{i}", created_at="2024-11-01T00:00:00.000Z", updated_at=t) for i, t in enumerate(edges)]
+    given_runs(requests_mock, runs, inclusive=inclusive)
+
+    output = sync("cargo_runs", SyncMode.incremental, state={"updatedAt": edges[0]})
+
+    assert [record.record.data["uuid"] for record in output.records] == ["on-0", "on-1", "on-2"]
+    assert output.most_recent_state.stream_state.__dict__ == {"updatedAt": SYNC_END}  # on-3 is read next time
 
 
 def output_stream(requests_mock, rows, fmt="csv") -> CargoRunOutputs:
@@ -256,3 +271,27 @@ def test_given_unknown_output_node_when_discovering_then_config_error_names_the_
 
     assert caught.value.failure_type == FailureType.config_error
     assert "nodeNotFound" in caught.value.message and "cargo.run_outputs[0]" in caught.value.message
+
+
+@pytest.mark.parametrize("inclusive", [(True, False), (True, True), (False, False), (False, True)])
+def test_given_runs_created_on_every_planned_edge_when_reading_outputs_then_edges_move_off_them_and_each_row_once(
+    requests_mock, inclusive
+):
+    # the cursor; the first inner edge aimed at (10 days after the start, which moves 1 ms back); the end
+    planned = ["2024-12-10T00:00:00.000Z", "2024-12-19T23:59:59.999Z", SYNC_END]
+    runs = [run(uuid=f"on-{i}", created_at=t) for i, t in enumerate(planned)]
+    given_runs(requests_mock, runs, inclusive=inclusive)
+    bodies = given_exports(
+        requests_mock, lambda body: [{"runUuid": r["uuid"]} for r in runs if matches(r, body, inclusive)]
+    )
+
+    output = sync("leads", SyncMode.incremental, state={"created_at": planned[0]})
+
+    assert records_and_states(output) == [
+        "on-0",
+        "on-1",  # the edge aimed at it moved 1 ms later
+        {"created_at": "2024-12-20T00:00:00.000Z"},
+        {"created_at": "2024-12-30T00:00:00.337Z"},
+        {"created_at": "2025-01-01T11:59:00.336Z"},  # on-2 sits on the planned end: the next sync reads it
+    ]
+    assert bodies[0]["createdAfter"] == "2024-12-09T23:59:59.999Z"  # the cursor is taken: 1 ms before it

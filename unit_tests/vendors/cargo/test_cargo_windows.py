@@ -18,11 +18,28 @@ def test_given_range_when_planning_then_windows_touch_and_inner_edges_sit_off_wh
     ]
 
 
-def test_given_boundary_on_a_whole_second_when_splitting_then_the_middle_moves_off_it_but_stays_inside():
-    left, right = Window(T0, T0 + timedelta(hours=8)).split()
-    assert left.end == right.start == T0 + timedelta(hours=4, milliseconds=337)
+def test_given_middle_on_a_whole_second_when_asking_for_it_then_it_moves_off_it_but_stays_inside():
+    assert Window(T0, T0 + timedelta(hours=8)).middle == T0 + timedelta(hours=4, milliseconds=337)
     tiny = Window(T0 - timedelta(milliseconds=100), T0 + timedelta(milliseconds=100))
-    assert tiny.split()[0].end == T0  # moving it would leave the window: kept
+    assert tiny.middle == T0  # moving it would leave the window: kept
+
+
+def test_given_chooser_when_planning_then_inner_edges_are_where_it_puts_them_and_the_end_is_kept():
+    seen = []
+
+    def choose(target, rest):
+        seen.append((target, rest))
+        return target - timedelta(milliseconds=5)
+
+    windows = plan_windows(T0, T0 + timedelta(days=25), timedelta(days=10), choose)
+
+    first_edge = T0 + timedelta(days=10, milliseconds=332)
+    assert [w.end for w in windows] == [
+        first_edge,
+        first_edge + timedelta(days=10, milliseconds=-5),
+        T0 + timedelta(days=25),
+    ]
+    assert seen[0] == (T0 + timedelta(days=10, milliseconds=337), Window(T0, T0 + timedelta(days=25)))
 
 
 def test_given_empty_or_reversed_range_when_planning_then_no_window():
@@ -30,16 +47,27 @@ def test_given_empty_or_reversed_range_when_planning_then_no_window():
     assert plan_windows(T0, T0 - timedelta(seconds=1), timedelta(days=1)) == []
 
 
-def test_given_odd_millisecond_window_when_splitting_then_halves_share_a_whole_millisecond_boundary():
+def test_given_odd_millisecond_window_when_splitting_at_its_middle_then_parts_share_a_whole_millisecond():
     window = Window(T0, T0 + timedelta(milliseconds=3))
 
-    left, right = window.split()
+    left, right = window.split(window.middle)
 
     assert (left.start, left.end, right.start, right.end) == (
         T0,
         T0 + timedelta(milliseconds=1),
         T0 + timedelta(milliseconds=1),
         T0 + timedelta(milliseconds=3),
+    )
+
+
+def test_given_window_when_widening_then_one_millisecond_more_each_side_and_holds_is_half_open():
+    window = Window(T0, T0 + timedelta(hours=1))
+
+    assert window.widened() == Window(T0 - timedelta(milliseconds=1), T0 + timedelta(hours=1, milliseconds=1))
+    assert (window.holds(T0), window.holds(window.end), window.holds(T0 - timedelta(milliseconds=1))) == (
+        True,
+        False,
+        False,
     )
 
 
