@@ -65,6 +65,14 @@ class DownloadError(TransientError):
     """A file could not be downloaded completely from storage."""
 
 
+class CorruptFileError(TransientError):
+    """A downloaded file's compressed bytes are damaged or cut short, even after downloading it again."""
+
+
+class ErrorPageError(DownloadError):
+    """The storage host answered with an error or login page where an export file was expected."""
+
+
 class VendorJobFailed(ExportsError):
     """A vendor-side export job ended in a failed state; the vendor's own text is in `message`."""
 

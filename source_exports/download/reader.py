@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import itertools
 import logging
@@ -30,12 +31,16 @@ from typing import (
 from source_exports.download.batch import RecordBatch, batches_enabled, in_batches
 from source_exports.download.codecs import open_decoded
 from source_exports.download.fetch import Fetcher, UrlMinter
-from source_exports.download.parsers import Row, get_parser
+from source_exports.download.parsers import RecordParser, Row, get_parser
+from source_exports.download.sniff import refuse_error_page
+from source_exports.errors import CorruptFileError, ExportsError, RecordParseError
 
 LOGGER = logging.getLogger("airbyte")
 
 FILE_COLUMN = "_ab_source_file"
 ROW_COLUMN = "_ab_source_row"
+PARSER_FAILURES = (RecursionError, TypeError, ValueError, UnicodeError, OverflowError, EOFError)
+"""What format libraries raise besides their documented errors (orjson's depth limit is a TypeError)."""
 SPOOL_IN_MEMORY = 1 << 20
 """`read_many` keeps a downloaded body in memory up to this size, on disk beyond it."""
 
@@ -117,20 +122,57 @@ class ExportFileReader:
         return contextlib.closing(self.fetcher.open(export.mint, export.name))
 
     def _rows(
-        self, export: ExportFile, opener: Callable[[], ContextManager[Any]], limit: Optional[int] = None
+        self,
+        export: ExportFile,
+        opener: Callable[[], ContextManager[Any]],
+        limit: Optional[int] = None,
+        refetches: int = 1,
     ) -> Iterator[Row]:
+        """The file's rows; a damaged compressed body is downloaded again (it may have been cut in
+        transit) and read on from the first row not yet yielded, before the error is final."""
         parser = get_parser(export.format)
+        done = 0
+        while True:
+            try:
+                for row in self._parse(export, parser, opener, done, limit):
+                    done += 1
+                    yield row
+                return
+            except CorruptFileError as error:
+                if refetches <= 0:
+                    raise
+                refetches -= 1
+                self.logger.warning(f"{export.name}: {error.message}; downloading it again")
+                opener = functools.partial(self._download, export)
+
+    def _parse(
+        self, export: ExportFile, parser: RecordParser, opener: Callable[[], ContextManager[Any]], skip: int,
+        limit: Optional[int],
+    ) -> Iterator[Row]:
         started = time.monotonic()
         rows = 0
         with opener() as body:
-            decoded = open_decoded(body)
-            for rows, row in enumerate(parser.parse_records(decoded, export.name, self.logger), start=1):
-                row[FILE_COLUMN] = export.name
-                row[ROW_COLUMN] = rows
-                row.update(export.metadata)
-                yield row
-                if limit is not None and rows >= limit:
-                    return
+            decoded = open_decoded(body, export.name)
+            refuse_error_page(decoded, body, export.name, export.format)
+            try:
+                for rows, row in enumerate(parser.parse_records(decoded, export.name, self.logger), start=1):
+                    if rows <= skip:
+                        continue
+                    row[FILE_COLUMN] = export.name
+                    row[ROW_COLUMN] = rows
+                    row.update(export.metadata)
+                    yield row
+                    if limit is not None and rows >= limit:
+                        return
+            except ExportsError:
+                raise
+            except PARSER_FAILURES as error:  # e.g. a JSON library's recursion limit: the file's fault, named
+                raise RecordParseError(
+                    f"Could not parse the {export.format} file: {type(error).__name__}: {error}",
+                    file=export.name,
+                    row=rows + 1,
+                    hint="The file is damaged or not in the configured format (rows before this one were read)",
+                ) from error
             self._log_done(export, body, rows, started)
 
     def _batches(self, export: ExportFile, opener: Callable[[], ContextManager[Any]]) -> Iterator[RecordBatch]:
@@ -138,19 +180,26 @@ class ExportFileReader:
 
         encoder = vectorised.ENCODERS.get(export.format)
         done = 0
+        refetches = 1
         if encoder is not None and not ({FILE_COLUMN, ROW_COLUMN} & set(export.metadata)):
             tail = {FILE_COLUMN: export.name, ROW_COLUMN: vectorised.ROW_NUMBER, **export.metadata}
             started = time.monotonic()
             try:
                 with opener() as body:
-                    for batch in encoder(open_decoded(body), tail, export.name):
+                    decoded = open_decoded(body, export.name)
+                    refuse_error_page(decoded, body, export.name, export.format)
+                    for batch in encoder(decoded, tail, export.name):
                         done += len(batch)
                         yield batch
                     self._log_done(export, body, done, started)
                 return
             except vectorised.Unsupported as why:
                 self.logger.info(f"{export.name}: reading row by row from row {done + 1} ({why})")
-        yield from in_batches(itertools.islice(self._rows(export, opener), done, None), self.batch_rows)
+            except CorruptFileError as error:
+                self.logger.warning(f"{export.name}: {error.message}; downloading it again")
+                opener, refetches = functools.partial(self._download, export), 0
+        rows = self._rows(export, opener, refetches=refetches)
+        yield from in_batches(itertools.islice(rows, done, None), self.batch_rows)
 
     def _spool(self, export: ExportFile) -> IO[bytes]:
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, prefix="source-exports-")
@@ -159,6 +208,7 @@ class ExportFileReader:
                 shutil.copyfileobj(body, spool, 1 << 16)
                 spool.position = body.position
                 spool.resumes = body.resumes
+                spool.content_type = getattr(body, "content_type", None)
         except BaseException:
             spool.close()
             raise
@@ -206,6 +256,7 @@ class _SpoolView(io.RawIOBase):
         self._spool = spool
         self.position = getattr(spool, "position", 0)
         self.resumes = getattr(spool, "resumes", 0)
+        self.content_type = getattr(spool, "content_type", None)
 
     def readable(self) -> bool:
         return True

@@ -164,9 +164,10 @@ class ArtifactContentStream(SourceCraftStream):
             try:
                 yield from self.read_artifact(artifact)
                 self.done += 1
-            except ExportsError as error:  # isolated per artifact, reported together in finish()
-                self.failures.append((artifact.label, error))
-                self.logger.error(f"{self.name}: {artifact.label} could not be read: {error.user_message}")
+            except Exception as error:  # noqa: BLE001 - whatever it is, isolated per artifact, reported in finish()
+                failure = error if isinstance(error, ExportsError) else unexpected(error, artifact.label)
+                self.failures.append((artifact.label, failure))
+                self.logger.error(f"{self.name}: {artifact.label} could not be read: {failure.user_message}")
 
     def skip_reason(self, artifact: Artifact, now: pendulum.DateTime) -> Optional[str]:
         if artifact.status != "success":
@@ -306,3 +307,12 @@ class SourceCraftArtifactFilesStream(ArtifactContentStream):
                 ),
             ),
         )
+
+
+def unexpected(error: Exception, label: str) -> ExportsError:
+    """An exception that is no error of ours (a bug, or a library's surprise), kept to its artifact."""
+    return ExportsError(
+        f"Unexpected {type(error).__name__} while reading the artifact: {error}",
+        file=label,
+        hint="This is a bug in the connector; please report it with the logs (the other artifacts were read)",
+    )
