@@ -21,7 +21,7 @@ from typing import Any, BinaryIO, Dict, Iterator, List, Mapping, NamedTuple, Tup
 import orjson
 
 from source_exports.download.batch import RecordBatch
-from source_exports.download.limits import current, most_openings_per_line, nesting_depth
+from source_exports.download.limits import current, deeper_lines_possible, nesting_depth
 from source_exports.download.parsers.csv_parser import EXTRA_VALUES_COLUMN
 from source_exports.download.quotes import QuoteCheck
 
@@ -246,7 +246,7 @@ def jsonl_batches(stream: BinaryIO, tail: Mapping[str, Any], file_name: str) -> 
         lines = [line.strip() for line in data.split(b"\n")] if data else []
         lines = [line for line in lines if line]
         if lines:
-            if most_openings_per_line(data) > depth_limit and any(
+            if deeper_lines_possible(data, depth_limit) and any(
                 nesting_depth(line) > depth_limit for line in lines
             ):
                 raise Unsupported(f"a line after row {done} nests deeper than the limit", rows_done=done)

@@ -10,7 +10,7 @@ and only a chunk that might nest too deep is walked bracket by bracket.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Optional
 
 from source_exports.download.limits import FileLimits, LimitSignal
 
@@ -39,11 +39,25 @@ class LimitedJson:
         self._escaped = False  # the chunk ended on a backslash inside a string
         self._string_bytes = 0
         self._record_bytes = 0
+        self._pending: Optional[LimitSignal] = None
 
     def read(self, size: int = -1) -> bytes:
+        if self._pending is not None:
+            raise self._pending
         chunk = self._stream.read(size)
-        if chunk:
+        if not chunk:
+            return chunk
+        before = (self._depth, self._in_string, self._escaped, self._string_bytes)
+        try:
             self._scan(chunk)
+        except LimitSignal as signal:
+            # ijson first gets the bytes before the violation, so the records before it come out and the
+            # error names the record that broke the limit; the next read raises
+            offset = self._violation_offset(chunk, *before)
+            if not offset:
+                raise
+            self._pending = signal
+            return chunk[:offset]
         return chunk
 
     def _scan(self, chunk: bytes) -> None:
@@ -113,3 +127,28 @@ class LimitedJson:
             depth += 1 if code in _OPENING else -1
             if depth > self._max_depth:
                 raise LimitSignal("A JSON record's nesting", "max_nesting_depth", self._limits.max_nesting_depth)
+
+    def _violation_offset(self, chunk: bytes, depth: int, in_string: bool, escaped: bool, string_bytes: int) -> int:
+        """Where in `chunk` the nesting or a string first passes its limit, byte by byte (a failing file only);
+        the whole chunk when the record size did (an item larger than the limit is not complete in it)."""
+        deepest, longest = self._max_depth, self._limits.max_field_bytes
+        for offset, code in enumerate(chunk):
+            if in_string:
+                string_bytes += 1
+                if string_bytes > longest:
+                    return offset
+                if escaped:
+                    escaped = False
+                elif code == 0x5C:
+                    escaped = True
+                elif code == 0x22:
+                    in_string = False
+            elif code == 0x22:
+                in_string, string_bytes = True, 0
+            elif code in _OPENING:
+                depth += 1
+                if depth > deepest:
+                    return offset
+            elif code in (0x5D, 0x7D):
+                depth -= 1
+        return len(chunk)
