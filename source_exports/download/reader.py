@@ -167,12 +167,7 @@ class ExportFileReader:
             except ExportsError:
                 raise
             except PARSER_FAILURES as error:  # e.g. a JSON library's recursion limit: the file's fault, named
-                raise RecordParseError(
-                    f"Could not parse the {export.format} file: {type(error).__name__}: {error}",
-                    file=export.name,
-                    row=rows + 1,
-                    hint="The file is damaged or not in the configured format (rows before this one were read)",
-                ) from error
+                raise unparseable(export, error, rows + 1) from error
             self._log_done(export, body, rows, started)
 
     def _batches(self, export: ExportFile, opener: Callable[[], ContextManager[Any]]) -> Iterator[RecordBatch]:
@@ -198,6 +193,10 @@ class ExportFileReader:
             except CorruptFileError as error:
                 self.logger.warning(f"{export.name}: {error.message}; downloading it again")
                 opener, refetches = functools.partial(self._download, export), 0
+            except ExportsError:
+                raise
+            except PARSER_FAILURES as error:  # e.g. orjson refusing a Parquet value nested too deep
+                raise unparseable(export, error, done + 1) from error
         rows = self._rows(export, opener, refetches=refetches)
         yield from in_batches(itertools.islice(rows, done, None), self.batch_rows)
 
@@ -232,6 +231,16 @@ class ExportFileReader:
     def sample(self, export: ExportFile, limit: int = 100) -> List[Row]:
         """The first `limit` rows: enough to infer a schema, without reading the whole file."""
         return list(self.read(export, limit=limit))
+
+
+def unparseable(export: ExportFile, error: Exception, row: int) -> RecordParseError:
+    """A format library's own failure on this file, as our error naming the file and row."""
+    return RecordParseError(
+        f"Could not parse the {export.format} file: {type(error).__name__}: {error}",
+        file=export.name,
+        row=row,
+        hint="The file is damaged or not in the configured format (rows before this one were read)",
+    )
 
 
 def _reopen(spool: IO[bytes]) -> Callable[[], ContextManager[BinaryIO]]:
