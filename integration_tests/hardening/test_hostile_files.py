@@ -219,26 +219,39 @@ def replace_stored(
     return before
 
 
+CSV_STREAM, JSON_STREAM = "enriched_leads", "scored_accounts"
 CARGO_CASES = {
-    "nul-bomb": (lambda: gzip_bomb(b"runUuid,name\n1,"), None, "config_error", ["CSV line", "max_record_bytes"]),
-    "html-page": (lambda: HTML_PAGE, "text/html", "transient_error", ["text/html page", "Service Unavailable"]),
-    "truncated": (
-        lambda: truncated_gzip(b"runUuid,name\n" + b"1,x\n" * 5000), None, "transient_error", ["gzip data"]
+    "csv-nul-bomb": (
+        CSV_STREAM, lambda: gzip_bomb(b"runUuid,name\n1,"), None, "config_error", ["CSV line", "max_record_bytes"]
+    ),
+    "csv-html-page": (
+        CSV_STREAM, lambda: HTML_PAGE, "text/html", "transient_error", ["text/html page", "Service Unavailable"]
+    ),
+    "csv-truncated": (
+        CSV_STREAM, lambda: truncated_gzip(b"runUuid,name\n" + b"1,x\n" * 5000), None, "transient_error",
+        ["gzip data", "end-of-stream"],
+    ),
+    "json-truncated": (
+        JSON_STREAM, lambda: truncated_gzip(b"[" + b'{"runUuid": "1"},' * 5000 + b'{"runUuid": "2"}]'), None,
+        "transient_error", ["gzip data", "end-of-stream"],
+    ),
+    "json-nested-100k": (
+        JSON_STREAM, lambda: nested_json(100_000), None, "config_error", ["nesting", "file_limits.max_nesting_depth"]
     ),
 }
 
 
 @pytest.mark.parametrize("case", list(CARGO_CASES))
-def test_given_a_hostile_cargo_csv_export_when_reading_then_the_stream_fails_naming_the_file(cli, figures, case):
-    make, content_type, failure, named = CARGO_CASES[case]
+def test_given_a_hostile_cargo_export_when_reading_then_the_stream_fails_naming_the_file(cli, figures, case):
+    stream, make, content_type, failure, named = CARGO_CASES[case]
     with FakeVendors(vendors=["cargo"]) as fakes:
         replace_stored(fakes, lambda key, _: key.startswith("cargo/"), make(), content_type)
-        result = cli.run("read", fakes.config(), catalog_of([("enriched_leads", False, [])]), measure=True)
-        error = stream_errors(result)["enriched_leads"]
+        result = cli.run("read", fakes.config(), catalog_of([(stream, False, [])]), measure=True)
+        error = stream_errors(result)[stream]
         for text in [*named, "outputs-"]:
             assert text in error["message"], error["message"]
         assert error["failure_type"] == failure and "This is a bug" not in error["message"]
-        assert result.records("enriched_leads") == []
+        assert result.records(stream) == []
         assert figures.peak_rss_mb < PEAK_LIMIT_MB
         assert fakes.cargo.expected_output_rows(ENRICH_WORKFLOW_UUID, "enrich", format="csv")  # there was data
 

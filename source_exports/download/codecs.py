@@ -71,8 +71,8 @@ class _Checked(io.RawIOBase):
                 f"The {self._codec} data is damaged or cut short after {self.decoded:,} decoded bytes: "
                 f"{type(error).__name__}: {error}",
                 file=self._name or None,
-                hint="The file was downloaded twice with the same result: it may still be being written or be "
-                "damaged at the vendor; run the sync again, and if it persists, re-run the export",
+                hint="The body may have been cut in transit or still be being written: run the sync again; "
+                "if it persists, the file is damaged at the vendor: re-run the export",
             ) from error
         self.decoded += count or 0
         return count or 0

@@ -129,25 +129,25 @@ class ExportFileReader:
         refetches: int = 1,
     ) -> Iterator[Row]:
         """The file's rows; a damaged compressed body is downloaded again (it may have been cut in
-        transit) and read on from the first row not yet yielded, before the error is final."""
+        transit) before the error is final — only while none of its rows was emitted: a fresh URL
+        may be a fresh export (Cargo), whose rows could not be spliced onto the ones already out."""
         parser = get_parser(export.format)
         done = 0
         while True:
             try:
-                for row in self._parse(export, parser, opener, done, limit):
+                for row in self._parse(export, parser, opener, limit):
                     done += 1
                     yield row
                 return
             except CorruptFileError as error:
-                if refetches <= 0:
+                if refetches <= 0 or done:
                     raise
                 refetches -= 1
                 self.logger.warning(f"{export.name}: {error.message}; downloading it again")
                 opener = functools.partial(self._download, export)
 
     def _parse(
-        self, export: ExportFile, parser: RecordParser, opener: Callable[[], ContextManager[Any]], skip: int,
-        limit: Optional[int],
+        self, export: ExportFile, parser: RecordParser, opener: Callable[[], ContextManager[Any]], limit: Optional[int]
     ) -> Iterator[Row]:
         started = time.monotonic()
         rows = 0
@@ -156,8 +156,6 @@ class ExportFileReader:
             refuse_error_page(decoded, body, export.name, export.format)
             try:
                 for rows, row in enumerate(parser.parse_records(decoded, export.name, self.logger), start=1):
-                    if rows <= skip:
-                        continue
                     row[FILE_COLUMN] = export.name
                     row[ROW_COLUMN] = rows
                     row.update(export.metadata)
@@ -191,6 +189,8 @@ class ExportFileReader:
             except vectorised.Unsupported as why:
                 self.logger.info(f"{export.name}: reading row by row from row {done + 1} ({why})")
             except CorruptFileError as error:
+                if done:
+                    raise
                 self.logger.warning(f"{export.name}: {error.message}; downloading it again")
                 opener, refetches = functools.partial(self._download, export), 0
             except ExportsError:

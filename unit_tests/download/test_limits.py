@@ -244,6 +244,16 @@ def test_given_a_body_cut_in_transit_once_when_reading_then_it_is_fetched_again_
     assert fetcher.opened >= 2
 
 
+def test_given_a_body_cut_after_rows_were_emitted_when_reading_then_it_fails_without_splicing_a_new_download():
+    """A fresh URL may be a fresh export (Cargo): rows already emitted are never continued from another file."""
+    many = b"a,b\n" + b"".join(b"%d,x\n" % i for i in range(300_000))
+    fetcher = CountingFetcher([gzip.compress(many)[:-200], gzip.compress(many)])
+    reader = ExportFileReader(fetcher=fetcher)
+    rows, error = outcome(lambda: reader.read(ExportFile("f.csv.gz", mint=lambda: "unused", format="csv")))
+    assert error and "end-of-stream" in error and "f.csv.gz" in error and fetcher.opened == 1
+    assert 0 < len(rows) < 300_000 and [dict(row)["a"] for row in rows] == [str(i) for i in range(len(rows))]
+
+
 def test_given_a_body_damaged_on_every_download_when_reading_then_it_fails_after_one_more_try():
     fetcher = CountingFetcher([gzip.compress(ROWS)[:-200]])
     reader = ExportFileReader(fetcher=fetcher)
