@@ -67,6 +67,12 @@ class DownloadError(TransientError):
 
 class StorageHostDown(DownloadError):
     """One storage host failed several files in a row: the stream stops instead of trying every other file."""
+class CorruptFileError(TransientError):
+    """A downloaded file's compressed bytes are damaged or cut short, even after downloading it again."""
+
+
+class ErrorPageError(DownloadError):
+    """The storage host answered with an error or login page where an export file was expected."""
 
 
 class VendorJobFailed(ExportsError):

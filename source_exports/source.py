@@ -19,6 +19,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_exports import fast_read
 from source_exports.config import CommonConfig
+from source_exports.download import limits
 from source_exports.download.batch import batches_enabled
 from source_exports.errors import ConfigError, ExportsError, to_traced_exception
 from source_exports.estimates import with_estimates
@@ -73,6 +74,8 @@ class SourceExports(AbstractSource):
         for order, vendor in enumerate(VENDORS, start=1):
             properties[vendor.key] = {**vendor.spec_block(), "order": order, "group": vendor.key, "always_show": True}
             groups.append({"id": vendor.key, "title": vendor.title})
+        limits_block = {"order": len(VENDORS) + 1, "group": GENERAL_GROUP, "always_show": True}
+        properties["file_limits"] = {**limits.spec_block(), **limits_block}
         return ConnectorSpecification(
             documentationUrl=DOCS_URL,
             connectionSpecification={
@@ -129,6 +132,7 @@ class SourceExports(AbstractSource):
         """Check every configured vendor block and report each one that fails."""
         try:
             common = CommonConfig.from_config(config)
+            limits.configure(limits.FileLimits.from_config(config))
             present = self._present_vendors(config)
         except ExportsError as error:
             return False, error.user_message
@@ -148,6 +152,7 @@ class SourceExports(AbstractSource):
     def streams(self, config: Mapping[str, Any]) -> List[Stream]:
         try:
             common = CommonConfig.from_config(config)
+            limits.configure(limits.FileLimits.from_config(config))
             streams: List[Stream] = []
             for vendor in self._present_vendors(config):
                 streams.extend(vendor.streams(config[vendor.key], common))

@@ -48,13 +48,14 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
             (1, outcome == "passed", found.rows_compared, found.rows_lost, found.rows_duplicated, found.cli_runs)
         ):
             totals[index] += int(value)
+        peak = f"{found.peak_rss_mb:.0f}" if found.peak_rss_mb is not None else "-"
         rows.append(
             [found.case, outcome, str(found.rows_compared), str(found.rows_lost), str(found.rows_duplicated),
-             str(found.cli_runs)]
+             str(found.cli_runs), peak]
         )
     write = terminalreporter.write_line
     terminalreporter.section("hardening summary")
-    header = ["case", "result", "rows compared", "lost", "duplicated", "cli runs"]
+    header = ["case", "result", "rows compared", "lost", "duplicated", "cli runs", "peak RSS MB"]
     widths = [max(len(header[i]), *(len(row[i]) for row in rows)) for i in range(len(header))]
     write("  ".join(text.ljust(width) for text, width in zip(header, widths)))
     for row in rows:

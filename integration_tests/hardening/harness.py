@@ -14,12 +14,14 @@ import json
 import os
 import re
 import subprocess
+import sys
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
+from integration_tests import cli
 from integration_tests.cli import COMMAND, CliResult, run_cli
 
 SIGNED_URL_MARKERS = ("X-Amz-Signature", "X-Amz-Credential", "X-Amz-Date=", "X-Amz-Expires=")
@@ -40,6 +42,8 @@ class Figures:
     rows_duplicated: int = 0
     cli_runs: int = 0
     lines_scanned: int = 0
+    peak_rss_mb: Optional[float] = None
+    """The largest VmHWM of the CLI runs that measured it (`Runner.run(..., measure=True)`)."""
     notes: List[str] = field(default_factory=list)
 
     def add(self, comparison: Comparison) -> None:
@@ -129,9 +133,13 @@ class Runner:
         state: Optional[Sequence[Mapping[str, Any]]] = None,
         env: Optional[Mapping[str, str]] = None,
         extra_secrets: Sequence[str] = (),
+        measure: bool = False,
     ) -> CliResult:
-        with environment(env or {}):
+        with environment(env or {}), (measuring_command() if measure else contextlib.nullcontext()):
             result = run_cli(verb, config, catalog, state, timeout=120)
+        if measure:
+            result, peak = take_peak(result)
+            self.figures.peak_rss_mb = max(peak, self.figures.peak_rss_mb or 0.0)
         return self._checked(result, [*secrets_of(config), *extra_secrets])
 
     def run_with_config_text(self, verb: str, text: str, catalog: Optional[Mapping[str, Any]] = None) -> CliResult:
@@ -153,6 +161,41 @@ class Runner:
         problems = output_violations(result, secrets)
         assert not problems, "\n".join(problems[:10])
         return result
+
+
+PEAK_MARKER = "source-exports-test-peak-rss-kb="
+MEASURING_WRAPPER = f"""#!{sys.executable}
+# Runs the real command and writes its peak RSS to stderr. The wrapper is small, so its own memory,
+# which the child inherits until exec (ru_maxrss survives exec), cannot inflate the figure.
+import os, sys
+pid = os.posix_spawnp({cli.COMMAND!r}, [{cli.COMMAND!r}, *sys.argv[1:]], os.environ)
+_, status, usage = os.wait4(pid, 0)
+sys.stderr.write("\\n{PEAK_MARKER}%d\\n" % usage.ru_maxrss)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+@contextlib.contextmanager
+def measuring_command() -> Iterator[None]:
+    """While active, `run_cli` runs the command through a wrapper that reports the command's peak RSS."""
+    with tempfile.TemporaryDirectory(prefix="source-exports-rss-") as folder:
+        wrapper = Path(folder) / "measured-source-exports"
+        wrapper.write_text(MEASURING_WRAPPER)
+        wrapper.chmod(0o755)
+        saved, cli.COMMAND = cli.COMMAND, str(wrapper)
+        try:
+            yield
+        finally:
+            cli.COMMAND = saved
+
+
+def take_peak(result: CliResult) -> Tuple[CliResult, float]:
+    """The peak RSS (MB) the measuring wrapper wrote to stderr, and the result without that line."""
+    lines = result.stderr.splitlines()
+    peaks = [int(line[len(PEAK_MARKER):]) for line in lines if line.startswith(PEAK_MARKER)]
+    assert peaks, "the CLI ran without the memory-measuring wrapper"
+    result.stderr = "\n".join(line for line in lines if not line.startswith(PEAK_MARKER))
+    return result, peaks[-1] / 1024
 
 
 @contextlib.contextmanager

@@ -21,6 +21,8 @@ from typing import Any, Iterable, Iterator, List, Mapping, Optional, Sequence, U
 
 import orjson
 
+from source_exports.errors import RecordParseError
+
 Row = Mapping[str, Any]
 
 ROWS_PER_BATCH = 1_000
@@ -46,8 +48,19 @@ def enable_batches() -> Iterator[None]:
 
 
 def encode_row(row: Row) -> bytes:
-    """One row as a JSON object, keeping top-level nulls (a null and a missing column differ)."""
-    return orjson.dumps(row, default=str)
+    """One row as a JSON object, keeping top-level nulls (a null and a missing column differ).
+
+    orjson refuses values nested deeper than it can write (a TypeError): that row's file is named.
+    """
+    try:
+        return orjson.dumps(row, default=str)
+    except orjson.JSONEncodeError as error:
+        raise RecordParseError(
+            f"A row cannot be written as JSON: {error}",
+            file=row.get("_ab_source_file"),  # the reader's FILE_COLUMN / ROW_COLUMN (it imports this module)
+            row=row.get("_ab_source_row"),
+            hint="The file holds a record nested too deeply; lower file_limits.max_nesting_depth or fix the file",
+        ) from error
 
 
 def in_batches(rows: Iterable[Row], size: int) -> Iterator[RecordBatch]:

@@ -148,6 +148,8 @@ class ResumableBody(io.RawIOBase):
         self.total_size: Optional[int] = None
         self.resumes = 0
         self.mints = 0
+        self.content_type: Optional[str] = None
+        """The storage's `Content-Type` for the file: an HTML one means an error page, not data."""
         self._url = mint()
         self.host = host_of(self._url)
         self._progressed = False
@@ -289,6 +291,7 @@ class ResumableBody(io.RawIOBase):
     def _accept(self, response: requests.Response) -> None:
         self._check_same_file(response)
         response.raw.decode_content = False
+        self.content_type = self.content_type or response.headers.get("Content-Type")
         skip = 0
         if self.position and response.status_code != 206:
             skip = self.position  # server ignored Range: re-read and drop what we already delivered

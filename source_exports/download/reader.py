@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import io
 import itertools
 import logging
@@ -31,12 +32,16 @@ from typing import (
 from source_exports.download.batch import RecordBatch, batches_enabled, in_batches
 from source_exports.download.codecs import open_decoded
 from source_exports.download.fetch import Fetcher, SizeListener, UrlMinter
-from source_exports.download.parsers import Row, get_parser
+from source_exports.download.parsers import RecordParser, Row, get_parser
+from source_exports.download.sniff import refuse_error_page
+from source_exports.errors import CorruptFileError, ExportsError, RecordParseError
 
 LOGGER = logging.getLogger("airbyte")
 
 FILE_COLUMN = "_ab_source_file"
 ROW_COLUMN = "_ab_source_row"
+PARSER_FAILURES = (RecursionError, TypeError, ValueError, UnicodeError, OverflowError, EOFError)
+"""What format libraries raise besides their documented errors (orjson's depth limit is a TypeError)."""
 SPOOL_IN_MEMORY = 1 << 20
 """`read_many` keeps a downloaded body in memory up to this size, on disk beyond it."""
 
@@ -120,20 +125,50 @@ class ExportFileReader:
         return contextlib.closing(self.fetcher.open(export.mint, export.name, export.on_size))
 
     def _rows(
-        self, export: ExportFile, opener: Callable[[], ContextManager[Any]], limit: Optional[int] = None
+        self,
+        export: ExportFile,
+        opener: Callable[[], ContextManager[Any]],
+        limit: Optional[int] = None,
+        refetches: int = 1,
     ) -> Iterator[Row]:
+        """The file's rows; a damaged compressed body is downloaded again (it may have been cut in
+        transit) before the error is final — only while none of its rows was emitted: a fresh URL
+        may be a fresh export (Cargo), whose rows could not be spliced onto the ones already out."""
         parser = get_parser(export.format)
+        done = 0
+        while True:
+            try:
+                for row in self._parse(export, parser, opener, limit):
+                    done += 1
+                    yield row
+                return
+            except CorruptFileError as error:
+                if refetches <= 0 or done:
+                    raise
+                refetches -= 1
+                self.logger.warning(f"{export.name}: {error.message}; downloading it again")
+                opener = functools.partial(self._download, export)
+
+    def _parse(
+        self, export: ExportFile, parser: RecordParser, opener: Callable[[], ContextManager[Any]], limit: Optional[int]
+    ) -> Iterator[Row]:
         started = time.monotonic()
         rows = 0
         with opener() as body:
-            decoded = open_decoded(body)
-            for rows, row in enumerate(parser.parse_records(decoded, export.name, self.logger), start=1):
-                row[FILE_COLUMN] = export.name
-                row[ROW_COLUMN] = rows
-                row.update(export.metadata)
-                yield row
-                if limit is not None and rows >= limit:
-                    return
+            decoded = open_decoded(body, export.name)
+            refuse_error_page(decoded, body, export.name, export.format)
+            try:
+                for rows, row in enumerate(parser.parse_records(decoded, export.name, self.logger), start=1):
+                    row[FILE_COLUMN] = export.name
+                    row[ROW_COLUMN] = rows
+                    row.update(export.metadata)
+                    yield row
+                    if limit is not None and rows >= limit:
+                        return
+            except ExportsError:
+                raise
+            except PARSER_FAILURES as error:  # e.g. a JSON library's recursion limit: the file's fault, named
+                raise unparseable(export, error, rows + 1) from error
             self._log_done(export, body, rows, started)
 
     def _batches(self, export: ExportFile, opener: Callable[[], ContextManager[Any]]) -> Iterator[RecordBatch]:
@@ -141,19 +176,32 @@ class ExportFileReader:
 
         encoder = vectorised.ENCODERS.get(export.format)
         done = 0
+        refetches = 1
         if encoder is not None and not ({FILE_COLUMN, ROW_COLUMN} & set(export.metadata)):
             tail = {FILE_COLUMN: export.name, ROW_COLUMN: vectorised.ROW_NUMBER, **export.metadata}
             started = time.monotonic()
             try:
                 with opener() as body:
-                    for batch in encoder(open_decoded(body), tail, export.name):
+                    decoded = open_decoded(body, export.name)
+                    refuse_error_page(decoded, body, export.name, export.format)
+                    for batch in encoder(decoded, tail, export.name):
                         done += len(batch)
                         yield batch
                     self._log_done(export, body, done, started)
                 return
             except vectorised.Unsupported as why:
                 self.logger.info(f"{export.name}: reading row by row from row {done + 1} ({why})")
-        yield from in_batches(itertools.islice(self._rows(export, opener), done, None), self.batch_rows)
+            except CorruptFileError as error:
+                if done:
+                    raise
+                self.logger.warning(f"{export.name}: {error.message}; downloading it again")
+                opener, refetches = functools.partial(self._download, export), 0
+            except ExportsError:
+                raise
+            except PARSER_FAILURES as error:  # e.g. orjson refusing a Parquet value nested too deep
+                raise unparseable(export, error, done + 1) from error
+        rows = self._rows(export, opener, refetches=refetches)
+        yield from in_batches(itertools.islice(rows, done, None), self.batch_rows)
 
     def _spool(self, export: ExportFile) -> IO[bytes]:
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, prefix="source-exports-")
@@ -162,6 +210,7 @@ class ExportFileReader:
                 shutil.copyfileobj(body, spool, 1 << 16)
                 spool.position = body.position
                 spool.resumes = body.resumes
+                spool.content_type = getattr(body, "content_type", None)
         except BaseException:
             spool.close()
             raise
@@ -187,6 +236,16 @@ class ExportFileReader:
         return list(self.read(dataclasses.replace(export, on_size=None), limit=limit))
 
 
+def unparseable(export: ExportFile, error: Exception, row: int) -> RecordParseError:
+    """A format library's own failure on this file, as our error naming the file and row."""
+    return RecordParseError(
+        f"Could not parse the {export.format} file: {type(error).__name__}: {error}",
+        file=export.name,
+        row=row,
+        hint="The file is damaged or not in the configured format (rows before this one were read)",
+    )
+
+
 def _reopen(spool: IO[bytes]) -> Callable[[], ContextManager[BinaryIO]]:
     """An opener over a spooled body: each call starts again from its first byte."""
 
@@ -209,6 +268,7 @@ class _SpoolView(io.RawIOBase):
         self._spool = spool
         self.position = getattr(spool, "position", 0)
         self.resumes = getattr(spool, "resumes", 0)
+        self.content_type = getattr(spool, "content_type", None)
 
     def readable(self) -> bool:
         return True

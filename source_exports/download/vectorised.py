@@ -21,6 +21,7 @@ from typing import Any, BinaryIO, Dict, Iterator, List, Mapping, NamedTuple, Tup
 import orjson
 
 from source_exports.download.batch import RecordBatch
+from source_exports.download.limits import current, deeper_lines_possible, nesting_depth
 from source_exports.download.parsers.csv_parser import EXTRA_VALUES_COLUMN
 from source_exports.download.quotes import QuoteCheck
 
@@ -214,23 +215,41 @@ def jsonl_batches(stream: BinaryIO, tail: Mapping[str, Any], file_name: str) -> 
     before_text = b"".join(item + b"," for item in before) + row_key
     tail_keys = set(tail)
     after_text = b"".join(b"," + item for item in after) + b"}"
+    limits = current()
+    depth_limit, line_limit = limits.max_nesting_depth, limits.max_record_bytes
     done = 0
     carry = b""
+    unfinished: List[bytes] = []  # blocks of a line longer than a block, joined once its end arrives
+    unfinished_size = 0
     first = True
     while True:
         block = stream.read(JSONL_BLOCK_SIZE)
-        data = carry + block
+        if block and b"\n" not in block:
+            unfinished.append(block)
+            unfinished_size += len(block)
+            if len(carry) + unfinished_size > line_limit:
+                raise Unsupported(f"a line after row {done} is longer than the limit", rows_done=done)
+            continue
+        data = carry + b"".join(unfinished) + block
+        unfinished, unfinished_size = [], 0
         if first and data.startswith(b"\xef\xbb\xbf"):
             data = data[3:]
         first = False
         if block:
             cut = data.rfind(b"\n") + 1
             data, carry = data[:cut], data[cut:]
+        longest = max(map(len, data.split(b"\n"))) if len(data) > line_limit else 0
+        if longest > line_limit or len(carry) > line_limit:
+            raise Unsupported(f"a line after row {done} is longer than the limit", rows_done=done)
         if b"\x0b" in data or b"\x0c" in data:  # stripped below, but not JSON whitespace: the row path decides
             raise Unsupported(f"a line after row {done} holds a vertical tab or form feed", rows_done=done)
         lines = [line.strip() for line in data.split(b"\n")] if data else []
         lines = [line for line in lines if line]
         if lines:
+            if deeper_lines_possible(data, depth_limit) and any(
+                nesting_depth(line) > depth_limit for line in lines
+            ):
+                raise Unsupported(f"a line after row {done} nests deeper than the limit", rows_done=done)
             try:  # line by line, as the row path parses: lines joined could parse as what no line is
                 values = list(map(orjson.loads, lines))
             except orjson.JSONDecodeError as error:

@@ -15,15 +15,14 @@ import csv
 import io
 import logging
 import re
-import sys
 import threading
 from typing import BinaryIO, Iterator, Optional
 
+from source_exports.download.limits import LimitSignal, bounded_lines, current, exceeded
 from source_exports.download.parsers.base import RecordParser, Row, register
 from source_exports.errors import RecordParseError
 
 EXTRA_VALUES_COLUMN = "_ab_extra_values"
-csv.field_size_limit(sys.maxsize)  # vendors put whole JSON documents in one cell
 _DECODING = threading.local()
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 _MARK_BAD_BYTES = "source-exports-mark-bad-utf8"
@@ -53,7 +52,9 @@ class CsvParser(RecordParser):
     def parse_records(self, stream: BinaryIO, file_name: str, logger: logging.Logger) -> Iterator[Row]:
         text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors=_MARK_BAD_BYTES, newline="")
         _DECODING.bad_bytes = False
-        reader = csv.reader(text, strict=True)
+        limits = current()
+        csv.field_size_limit(limits.max_field_bytes)  # generous: vendors put whole JSON documents in one cell
+        reader = csv.reader(bounded_lines(text.readline, limits.max_record_bytes, "A CSV line"), strict=True)
         row_number = 0
         ragged = 0
         try:
@@ -83,7 +84,12 @@ class CsvParser(RecordParser):
                 else:
                     record[EXTRA_VALUES_COLUMN] = cells[width:]
                 yield record
+        except LimitSignal as signal:
+            raise signal.error(file_name, row_number + 1) from None
         except csv.Error as error:
+            if str(error).startswith("field larger than field limit"):
+                limit = limits.max_field_bytes
+                raise exceeded("A CSV field", "max_field_bytes", limit, file_name, row_number + 1) from error
             raise RecordParseError(
                 f"Malformed CSV: {error} (at line {reader.line_num} of the file)",
                 file=file_name,

@@ -1,7 +1,8 @@
 """JSON documents: one big array (streamed item by item) or a sequence of JSON values.
 
 Vendors say "json" for both a single array and JSON Lines, so the first byte decides. Arrays
-are parsed incrementally with ijson; nothing is loaded whole. Non-object items are wrapped as
+are parsed incrementally with ijson; nothing is loaded whole, and `LimitedJson` bounds the depth,
+strings and items ijson may build (`file_limits`). Non-object items are wrapped as
 `{"value": item}` so every record is an object.
 """
 
@@ -13,7 +14,9 @@ from typing import Any, BinaryIO, Iterator
 
 import ijson
 
+from source_exports.download.limits import LimitSignal, current
 from source_exports.download.parsers.base import RecordParser, Row, register
+from source_exports.download.parsers.json_scan import LimitedJson
 from source_exports.errors import RecordParseError
 
 
@@ -54,16 +57,19 @@ class JsonParser(RecordParser):
             logger.warning(f"{file_name}: the file is empty; it holds no rows")
             return
         is_array = first_significant_byte(buffered) == b"["
+        checked = LimitedJson(buffered, current(), base=1 if is_array else 0)
         items = (
-            ijson.items(buffered, "item", use_float=True)
+            ijson.items(checked, "item", use_float=True)
             if is_array
-            else ijson.items(buffered, "", multiple_values=True, use_float=True)
+            else ijson.items(checked, "", multiple_values=True, use_float=True)
         )
         index = 0
         try:
             for item in items:
                 index += 1
                 yield as_row(item)
+        except LimitSignal as signal:
+            raise signal.error(file_name, index + 1) from None
         except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError) as error:
             detail = str(error.args[0] if error.args else error)
             if isinstance(error.args[0] if error.args else None, bytes):

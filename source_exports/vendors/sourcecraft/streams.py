@@ -162,10 +162,11 @@ class ArtifactContentStream(SourceCraftStream):
                 self.done += 1
             except StorageHostDown:  # the host, not this file, is broken: the other files would fail too
                 raise
-            except ExportsError as error:  # isolated per artifact, reported together in finish()
-                if not self.is_gone_with_retention(artifact, run, error):
-                    self.failures.append((artifact.label, error))
-                    self.logger.error(f"{self.name}: {artifact.label} could not be read: {error.user_message}")
+            except Exception as error:  # noqa: BLE001 - whatever it is, isolated per artifact, reported in finish()
+                failure = error if isinstance(error, ExportsError) else unexpected(error, artifact.label)
+                if not self.is_gone_with_retention(artifact, run, failure):
+                    self.failures.append((artifact.label, failure))
+                    self.logger.error(f"{self.name}: {artifact.label} could not be read: {failure.user_message}")
 
     def skip_reason(self, artifact: Artifact) -> Optional[str]:
         """Why an artifact is not read at all; never its age (retention is only judged on a refusal)."""
@@ -317,3 +318,12 @@ class SourceCraftArtifactFilesStream(ArtifactContentStream):
                 ),
             ),
         )
+
+
+def unexpected(error: Exception, label: str) -> ExportsError:
+    """An exception that is no error of ours (a bug, or a library's surprise), kept to its artifact."""
+    return ExportsError(
+        f"Unexpected {type(error).__name__} while reading the artifact: {error}",
+        file=label,
+        hint="This is a bug in the connector; please report it with the logs (the other artifacts were read)",
+    )

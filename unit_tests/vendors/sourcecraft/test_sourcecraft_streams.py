@@ -10,7 +10,7 @@ import pytest
 from airbyte_cdk.models import SyncMode
 
 from source_exports.config import CommonConfig
-from source_exports.errors import ConfigError, DownloadError, RecordParseError
+from source_exports.errors import ConfigError, DownloadError, ExportsError, RecordParseError
 from source_exports.vendors.sourcecraft import VENDOR
 from source_exports.vendors.sourcecraft.files import ArtifactFileWriter
 from unit_tests.vendors.sourcecraft.builders import RunBuilder, artifact
@@ -93,6 +93,33 @@ def test_given_one_bad_report_when_reading_records_then_others_are_read_and_erro
     assert "file: 5/test/unit/pytest/m/bad.json" in message and "stream: sourcecraft_artifact_records" in message
     assert stream.state["max_slug"] == "4"  # not advanced: the failed artifact is read again next time
     assert "X-Amz-Signature" not in caplog.text
+
+
+def test_given_an_unexpected_exception_in_one_artifact_when_reading_records_then_it_stays_with_that_artifact(
+    requests_mock, monkeypatch
+):
+    run = RunBuilder("5").with_workflow("test", {"unit": ["pytest"]}).build()
+    given_runs(requests_mock, run)
+    bodies = {"one": b'[{"a": 1}]', "odd": b'[{"a": 2}]', "three": b'[{"a": 3}]'}
+    given_artifacts(requests_mock, "5/test/unit/pytest",
+                    [item("one", "m/1.json"), item("odd", "m/2.json"), item("three", "m/3.json")], bodies)
+    stream = streams()["sourcecraft_artifact_records"]
+    read = stream.read_artifact
+
+    def read_artifact(artifact):
+        if artifact.local_path == "m/2.json":
+            raise KeyError("surprise")  # not an error of ours: a bug, or a library's surprise
+        return read(artifact)
+
+    monkeypatch.setattr(stream, "read_artifact", read_artifact)
+    rows = []
+    with pytest.raises(ExportsError) as raised:
+        for row in stream.read_records(SyncMode.full_refresh):
+            rows.append(row)
+    assert [row["a"] for row in rows] == [1, 3]
+    assert "1 artifact(s) could not be read" in str(raised.value) and "KeyError" in str(raised.value)
+    assert "file: 5/test/unit/pytest/m/2.json" in str(raised.value)
+    assert raised.value.failure_type.value == "system_error"
 
 
 def test_given_success_artifacts_when_reading_files_then_records_carry_file_references(requests_mock, tmp_path):
