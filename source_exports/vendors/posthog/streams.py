@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional
 
@@ -28,6 +29,7 @@ from source_exports.vendors.posthog.config import FileDownloadConfig, PostHogCon
 from source_exports.vendors.posthog.errors import VENDOR, ExportExpired
 from source_exports.vendors.posthog.jobs import CompletedExport, FileDownloadJob, JobSettings
 from source_exports.vendors.posthog.logs import NewestFirstLogWalker
+from source_exports.vendors.posthog.pipeline import ExportPipeline
 from source_exports.vendors.posthog.rows import RowTransform
 from source_exports.vendors.posthog.windows import (
     ONE_MICROSECOND,
@@ -177,6 +179,7 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
         self.reader = reader or ExportFileReader(logger=LOGGER)
         self.job_factory = job_factory or FileDownloadJob
         self.transform = RowTransform(model, self.name)
+        self._pipeline: Optional[ExportPipeline] = None
 
     @property
     def name(self) -> str:
@@ -194,6 +197,9 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
         windows = plan_windows(start, bound, self.config.window_days)
         if not windows:
             self.logger.info(f"{self.name}: nothing new to export before {format_timestamp(bound)}")
+        self._close_pipeline()
+        if len(windows) > 1 and self.config.export_concurrency > 1:
+            self._pipeline = ExportPipeline(windows, self._run_export, self.config.export_concurrency, self.logger)
         return [{"start": format_timestamp(w.start), "end": format_timestamp(w.end)} for w in windows]
 
     def read_records(
@@ -202,11 +208,22 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
         if not stream_slice:
             return
         window = Window(parse_timestamp(stream_slice["start"]), parse_timestamp(stream_slice["end"]))
-        rows = self.read_window(window)
-        # Each row is transformed and fingerprinted in Python; under the fast read loop the rows then
-        # travel in batches, past the CDK's per-record work (see fast_read.py).
-        yield from in_batches(rows, ROWS_PER_BATCH) if batches_enabled() else rows
+        try:
+            rows = self.read_window(window)
+            # Each row is transformed and fingerprinted in Python; under the fast read loop the rows then
+            # travel in batches, past the CDK's per-record work (see fast_read.py).
+            yield from in_batches(rows, ROWS_PER_BATCH) if batches_enabled() else rows
+        except BaseException:  # a failed or abandoned read stops the exports running ahead
+            self._close_pipeline()
+            raise
         self.advance_cursor(format_timestamp(window.end))
+        if self._pipeline is not None and self._pipeline.windows[-1:] == [window]:
+            self._close_pipeline()
+
+    def _close_pipeline(self) -> None:
+        if self._pipeline is not None:
+            self._pipeline.close()
+            self._pipeline = None
 
     def read_window(self, window: Window) -> Iterator[Mapping[str, Any]]:
         """All rows of one window, each exactly once; an export that expires before it is read is created again.
@@ -220,7 +237,7 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
         emitted_digest = hashlib.blake2b(digest_size=16)
         recreations = 0
         while True:
-            export = self.new_job(window).run()
+            export = self.first_export(window) if not recreations else self.new_job(window).run()
             replay = hashlib.blake2b(digest_size=16)
             seen = 0
             try:
@@ -273,13 +290,22 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
             hint="Run the sync again: it restarts from this window, whose rows were not checkpointed",
         )
 
-    def new_job(self, window: Window) -> FileDownloadJob:
+    def first_export(self, window: Window) -> CompletedExport:
+        """The window's export: from the pipeline when its windows run ahead, else created now."""
+        if self._pipeline is not None:
+            return self._pipeline.export_for(window)
+        return self.new_job(window).run()
+
+    def _run_export(self, window: Window, sleep: Callable[[float], None]) -> CompletedExport:
+        return self.new_job(window, sleep).run()
+
+    def new_job(self, window: Window, sleep: Callable[[float], None] = time.sleep) -> FileDownloadJob:
         settings = JobSettings(
             poll_interval_seconds=self.config.poll_interval_seconds,
             poll_timeout_seconds=self.config.poll_timeout_minutes * 60,
             concurrency_retries=self.config.concurrency_retries,
         )
-        return self.job_factory(self.client, self.model, window, self.file_config, settings, self.logger)
+        return self.job_factory(self.client, self.model, window, self.file_config, settings, self.logger, sleep=sleep)
 
     def rows_of(self, export: CompletedExport) -> Iterator[Mapping[str, Any]]:
         """Every row of every file of a completed export, in file order."""
@@ -288,12 +314,18 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
         if file_format == "JSONLines":
             suffix += COMPRESSION_SUFFIXES.get(self.file_config.compression, "")
         transform = self.transform
-        for file_id in export.files:
-            export_file = ExportFile(
+        files = [
+            ExportFile(
                 name=f"{file_id}{suffix}",
                 mint=functools.partial(self.client.file_location, export.id, file_id),
                 format=PARSER_FORMATS[file_format],
                 metadata={EXPORT_ID_COLUMN: export.id},
             )
-            for row in self.reader.read(export_file):
-                yield transform(row)
+            for file_id in export.files
+        ]
+        if len(files) > 1 and self.config.download_concurrency > 1:  # parts download ahead, read in order
+            rows = self.reader.read_many(files, self.config.download_concurrency, batches=False)
+        else:
+            rows = (row for export_file in files for row in self.reader.read(export_file))
+        for row in rows:
+            yield transform(row)
