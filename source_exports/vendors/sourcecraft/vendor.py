@@ -12,6 +12,7 @@ from source_exports.config import CommonConfig, require_string, require_url
 from source_exports.errors import ConfigError
 from source_exports.vendors.base import Vendor
 from source_exports.vendors.sourcecraft.streams import (
+    DEFAULT_DOWNLOAD_CONCURRENCY,
     SourceCraftArtifactFilesStream,
     SourceCraftArtifactRecordsStream,
     SourceCraftArtifactsStream,
@@ -21,6 +22,7 @@ from source_exports.vendors.sourcecraft.streams import (
 
 PREFIX = "sourcecraft"
 DEFAULT_API_URL = "https://api.sourcecraft.tech"
+MAX_DOWNLOAD_CONCURRENCY = 16  # the connection pool's size per host
 SLUG = re.compile(r"^[^/\s?#]+$")
 
 
@@ -47,6 +49,20 @@ def optional_strings(block: Mapping[str, Any], key: str) -> Tuple[str, ...]:
     return tuple(value.strip() for value in values)
 
 
+def download_concurrency(block: Mapping[str, Any]) -> int:
+    """How many artifacts download at once: an integer from 1 to `MAX_DOWNLOAD_CONCURRENCY`."""
+    value = block.get("download_concurrency")
+    if value is None:
+        return DEFAULT_DOWNLOAD_CONCURRENCY
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DOWNLOAD_CONCURRENCY:
+        raise ConfigError(
+            f"'{value}' must be an integer from 1 to {MAX_DOWNLOAD_CONCURRENCY}",
+            field=f"{PREFIX}.download_concurrency",
+            hint="1 downloads one artifact at a time; more overlap the downloads of small artifacts",
+        )
+    return value
+
+
 def parse_settings(block: Mapping[str, Any]) -> SourceCraftSettings:
     """The typed settings of the block, or a ConfigError naming the offending field."""
     return SourceCraftSettings(
@@ -56,6 +72,7 @@ def parse_settings(block: Mapping[str, Any]) -> SourceCraftSettings:
         repo_slug=require_slug(block, "repo_slug"),
         workflows=optional_strings(block, "workflows"),
         artifact_paths=optional_strings(block, "artifact_paths"),
+        download_concurrency=download_concurrency(block),
     )
 
 
