@@ -41,6 +41,7 @@ $(LATEST_VENV)/.installed: setup.py
 
 bench: setup $(LATEST_VENV)/.installed  ## rows/s, MB/s, peak RSS of `source-exports read` vs a lean reference (1M rows; docs/performance.md)
 	$(PY) -m bench --python $(LATEST_VENV)/bin/python
+	$(PY) -m bench.overlap --python $(LATEST_VENV)/bin/python
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -249,6 +249,8 @@ class FakeServer:
         self._log_lock = threading.Lock()
         self.requests_seen: List[SeenRequest] = []
         self.errors: List[str] = []  # tracebacks of handler crashes (tests assert it stays empty)
+        self.in_flight = 0  # requests being answered now (each holds one connection)
+        self.max_in_flight = 0  # the most at once since start or `clear_log`
         self.faults = self.faults_class(self)
         self._httpd: Optional[_HTTPServer] = None
         self._thread: Optional[threading.Thread] = None
@@ -292,6 +294,16 @@ class FakeServer:
         self._routes.append((method.upper(), re.compile(path_regex), handler))
 
     def handle(self, request: Request) -> Response:
+        with self._log_lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return self._answer_request(request)
+        finally:
+            with self._log_lock:
+                self.in_flight -= 1
+
+    def _answer_request(self, request: Request) -> Response:
         failure = self.faults.take_failure(request.path)
         pause = self.faults.take_delay()
         if pause:
@@ -327,6 +339,7 @@ class FakeServer:
     def clear_log(self) -> None:
         with self._log_lock:
             self.requests_seen.clear()
+            self.max_in_flight = self.in_flight
 
 
 def iter_file(path: str, chunk_size: int = 64 * 1024, start: int = 0, end: Optional[int] = None) -> Iterator[bytes]:

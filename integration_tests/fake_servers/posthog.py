@@ -11,7 +11,10 @@ What it implements, because the connector relies on it:
 - file downloads: POST → 202 `{id}`, interval ≤ 7 days and not in the future, lifecycle
   Starting → Running → Completed (files appear one poll after Completed), files split into
   parts of `rows_per_part` rows, JSON Lines (none/gzip/zstd, whole file) or Parquet (pyarrow,
-  internal compression), download → 302 to a `FakeStorage` signed URL, expired exports → 400.
+  internal compression), download → 302 to a `FakeStorage` signed URL, expired exports → 400;
+  with `export_seconds`, an export is Running until that long after its creation, then Completed
+  with its files (timing by elapsed time, not polls); `max_running_exports` records the most
+  exports unfinished at once.
 
 Switches (on `fake.faults`): `too_many_concurrent(times)`, `expire_export_next(times)`,
 `fail_export_next(error, status="Failed")`; on the fake: `scopes`, `add_events(...)`, `add_logs(...)`.
@@ -28,6 +31,7 @@ import io
 import json
 import random
 import threading
+import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
@@ -135,6 +139,7 @@ class FileDownload:
     polls: int = 0
     failure: Optional[Tuple[str, str]] = None
     expired: bool = False
+    created_at: float = 0.0  # time.monotonic() at creation
 
 
 class FakePostHog(FakeServer):
@@ -153,8 +158,11 @@ class FakePostHog(FakeServer):
         rows_per_part: int = 7,
         runs_page_size: int = 4,
         url_ttl_seconds: int = 300,
+        export_seconds: Optional[float] = None,
     ) -> None:
         super().__init__()
+        self.export_seconds = export_seconds
+        self.max_running_exports = 0  # the most exports created and not yet Completed at once
         self.storage = storage
         self.api_key = api_key
         self.clock = (now or datetime.now(UTC) - timedelta(minutes=1)).replace(microsecond=0)
@@ -485,6 +493,7 @@ class FakePostHog(FakeServer):
             file_format=file["format"],
             compression=file.get("compression"),
             rows=len(rows),
+            created_at=time.monotonic(),
         )
         failure = self.faults.take_export_failure()
         if failure is not None:
@@ -493,7 +502,15 @@ class FakePostHog(FakeServer):
             self._store_part(export, rows[index : index + self.rows_per_part])
         with self._lock:
             self.exports[export.id] = export
+            running = sum(1 for known in self.exports.values() if not self._finished(known))
+            self.max_running_exports = max(self.max_running_exports, running)
         return self._json(202, {"id": export.id})
+
+    def _finished(self, export: FileDownload) -> bool:
+        """Completed (or failed) for the poll counter, or by elapsed time with `export_seconds`."""
+        if self.export_seconds is not None:
+            return time.monotonic() - export.created_at >= self.export_seconds
+        return export.polls >= 3
 
     def _store_part(self, export: FileDownload, rows: List[Dict[str, Any]]) -> None:
         file_id = str(uuid.uuid4())
@@ -544,6 +561,10 @@ class FakePostHog(FakeServer):
     def _get_export(self, request: Request) -> Response:
         export = self._export(request)
         export.polls += 1
+        if self.export_seconds is not None:  # finishes by elapsed time, files listed at once
+            if not self._finished(export):
+                return self._json(200, {"id": export.id, "status": "Running"})
+            export.polls = max(export.polls, 4)
         if export.polls == 1:
             return self._json(200, {"id": export.id, "status": "Starting"})
         if export.polls == 2:

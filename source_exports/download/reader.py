@@ -11,8 +11,6 @@ import logging
 import shutil
 import tempfile
 import time
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import (
     IO,
@@ -20,15 +18,14 @@ from typing import (
     BinaryIO,
     Callable,
     ContextManager,
-    Deque,
     Iterable,
     Iterator,
     List,
     Mapping,
     Optional,
-    Tuple,
 )
 
+from source_exports.download.ahead import ahead
 from source_exports.download.batch import RecordBatch, batches_enabled, in_batches
 from source_exports.download.codecs import open_decoded
 from source_exports.download.fetch import Fetcher, SizeListener, UrlMinter
@@ -91,33 +88,41 @@ class ExportFileReader:
         """The file's rows as `RecordBatch`es, encoded in bulk; same values and order as `read`."""
         return self._batches(export, lambda: self._download(export))
 
-    def read_many(self, exports: Iterable[ExportFile], concurrency: int = 8) -> Iterator[Any]:
-        """Rows (or batches, under the fast read loop) of many files, strictly in input order.
+    def read_many(
+        self, exports: Iterable[ExportFile], concurrency: int = 8, batches: Optional[bool] = None
+    ) -> Iterator[Any]:
+        """Rows (or batches: by default under the fast read loop) of many files, strictly in input order.
 
         Up to `concurrency` files are downloaded ahead by a bounded thread pool into spooled
         temporary files (small bodies stay in memory, larger ones go to disk), so many small
         files cost one round trip per `concurrency` files instead of one each; memory stays
-        bounded by `concurrency` spools of at most `SPOOL_IN_MEMORY` bytes each.
+        bounded by `concurrency` spools of at most `SPOOL_IN_MEMORY` bytes each. The first
+        failing file raises its error after the rows of the files before it.
         """
-        batches = batches_enabled()
-        pending: Deque[Tuple[ExportFile, Future]] = deque()
-        source = iter(exports)
-        with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="export-download") as pool:
-            try:
-                self._fill(pool, source, pending, concurrency)
-                while pending:
-                    export, future = pending.popleft()
-                    spool = future.result()
-                    self._fill(pool, source, pending, concurrency)
-                    with spool:
-                        opener = _reopen(spool)
-                        yield from self._batches(export, opener) if batches else self._rows(export, opener)
-            finally:
-                for _, future in pending:
-                    future.cancel()
-                for _, future in pending:
-                    if not future.cancelled() and future.exception() is None:
-                        future.result().close()
+        for export, future in ahead(exports, self.spool, concurrency, discard=_close):
+            with future.result() as spool:
+                yield from self.read_spooled(export, spool, batches)
+
+    def read_spooled(self, export: ExportFile, spool: IO[bytes], batches: Optional[bool] = None) -> Iterator[Any]:
+        """The rows (or batches) of a file `spool` downloaded; the caller closes the spool."""
+        opener = _reopen(spool)
+        if batches_enabled() if batches is None else batches:
+            return self._batches(export, opener)
+        return self._rows(export, opener)
+
+    def spool(self, export: ExportFile) -> IO[bytes]:
+        """Download the whole file into a spooled temporary file (safe to call from worker threads)."""
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, prefix="source-exports-")
+        try:
+            with self._download(export) as body:
+                shutil.copyfileobj(body, spool, 1 << 16)
+                spool.position = body.position
+                spool.resumes = body.resumes
+                spool.content_type = getattr(body, "content_type", None)
+        except BaseException:
+            spool.close()
+            raise
+        return spool
 
     # internals
 
@@ -203,26 +208,6 @@ class ExportFileReader:
         rows = self._rows(export, opener, refetches=refetches)
         yield from in_batches(itertools.islice(rows, done, None), self.batch_rows)
 
-    def _spool(self, export: ExportFile) -> IO[bytes]:
-        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, prefix="source-exports-")
-        try:
-            with self._download(export) as body:
-                shutil.copyfileobj(body, spool, 1 << 16)
-                spool.position = body.position
-                spool.resumes = body.resumes
-                spool.content_type = getattr(body, "content_type", None)
-        except BaseException:
-            spool.close()
-            raise
-        return spool
-
-    def _fill(self, pool: ThreadPoolExecutor, source: Iterator[ExportFile], pending: Deque, concurrency: int) -> None:
-        while len(pending) < max(1, concurrency):
-            export = next(source, None)
-            if export is None:
-                return
-            pending.append((export, pool.submit(self._spool, export)))
-
     def _log_done(self, export: ExportFile, body: Any, rows: int, started: float) -> None:
         seconds = time.monotonic() - started
         resumes = getattr(body, "resumes", 0)
@@ -244,6 +229,10 @@ def unparseable(export: ExportFile, error: Exception, row: int) -> RecordParseEr
         row=row,
         hint="The file is damaged or not in the configured format (rows before this one were read)",
     )
+
+
+def _close(spool: IO[bytes]) -> None:
+    spool.close()
 
 
 def _reopen(spool: IO[bytes]) -> Callable[[], ContextManager[BinaryIO]]:

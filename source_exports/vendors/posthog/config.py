@@ -24,6 +24,8 @@ NO_COMPRESSION = "none"
 """The form's spelling of PostHog's `null` (no compression); a config may also hold `null` itself."""
 MAX_WINDOW_DAYS = 7  # PostHog refuses file downloads spanning more than 7 days
 MAX_LOGS_PAGE_SIZE = 500  # PostHog's cap on the logs `limit`
+MAX_EXPORT_CONCURRENCY = 10
+MAX_DOWNLOAD_CONCURRENCY = 16  # the connection pool's size per host
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
@@ -47,7 +49,7 @@ class PostHogConfig:
     organization_id: Optional[str] = None
     environment_id: Optional[str] = None
     file_download: Optional[FileDownloadConfig] = None
-    poll_interval_seconds: float = 10.0
+    poll_interval_seconds: float = 2.0
     poll_timeout_minutes: float = 60.0
     window_days: int = MAX_WINDOW_DAYS
     initial_lookback_days: int = 7
@@ -55,6 +57,8 @@ class PostHogConfig:
     logs_page_size: int = MAX_LOGS_PAGE_SIZE
     concurrency_retries: int = 10
     export_recreations: int = 2
+    export_concurrency: int = 3
+    download_concurrency: int = 8
 
     @classmethod
     def from_block(cls, block: Mapping[str, Any]) -> PostHogConfig:
@@ -81,7 +85,7 @@ class PostHogConfig:
             organization_id=organization_id,
             environment_id=environment_id,
             file_download=file_download,
-            poll_interval_seconds=number_in(block, "poll_interval_seconds", 10.0, 0.01, 600),
+            poll_interval_seconds=number_in(block, "poll_interval_seconds", 2.0, 0.01, 600),
             poll_timeout_minutes=number_in(block, "poll_timeout_minutes", 60.0, 0.01, 24 * 60),
             window_days=int(number_in(block, "window_days", MAX_WINDOW_DAYS, 1, MAX_WINDOW_DAYS, integer=True)),
             initial_lookback_days=int(number_in(block, "initial_lookback_days", 7, 1, 3650, integer=True)),
@@ -89,6 +93,12 @@ class PostHogConfig:
             logs_page_size=int(number_in(block, "logs_page_size", MAX_LOGS_PAGE_SIZE, 1, MAX_LOGS_PAGE_SIZE, True)),
             concurrency_retries=int(number_in(block, "concurrency_retries", 10, 0, 100, integer=True)),
             export_recreations=int(number_in(block, "export_recreations", 2, 0, 10, integer=True)),
+            export_concurrency=int(
+                number_in(block, "export_concurrency", 3, 1, MAX_EXPORT_CONCURRENCY, integer=True)
+            ),
+            download_concurrency=int(
+                number_in(block, "download_concurrency", 8, 1, MAX_DOWNLOAD_CONCURRENCY, integer=True)
+            ),
         )
 
     @property

@@ -23,7 +23,7 @@ from source_exports.vendors.posthog.windows import Window, format_timestamp
 IN_PROGRESS = frozenset({"Starting", "Running", "ContinuedAsNew"})
 COMPLETED = "Completed"
 HEARTBEAT_SECONDS = 60.0  # log at least this often while waiting, so a long export does not look hung
-POLL_CEILING = 6.0  # polls slow down (source_exports.polling) to at most this many times poll_interval_seconds
+MAX_POLL_SECONDS = 60.0  # polls slow down (source_exports.polling) to one a minute, or poll_interval_seconds if longer
 MAX_CONCURRENCY_WAIT = 300.0  # never wait longer than this for a free export slot at once
 FILES_GRACE_POLLS = 10  # polls after "Completed" without files nor a record count before treating it as empty
 
@@ -128,7 +128,7 @@ class FileDownloadJob:
         schedule = PollSchedule(
             self.settings.poll_interval_seconds,
             self.settings.poll_timeout_seconds,
-            ceiling=self.settings.poll_interval_seconds * POLL_CEILING,
+            ceiling=MAX_POLL_SECONDS,
             sleep=self.sleep,
             clock=self.clock,
             label=f"PostHog's {self.label} (id {export_id})",

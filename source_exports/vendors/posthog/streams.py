@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional
 
@@ -28,6 +29,7 @@ from source_exports.vendors.posthog.config import FileDownloadConfig, PostHogCon
 from source_exports.vendors.posthog.errors import VENDOR, ExportExpired
 from source_exports.vendors.posthog.jobs import CompletedExport, FileDownloadJob, JobSettings
 from source_exports.vendors.posthog.logs import NewestFirstLogWalker
+from source_exports.vendors.posthog.pipeline import ExportPipeline
 from source_exports.vendors.posthog.rows import RowTransform
 from source_exports.vendors.posthog.windows import (
     EARLIEST_INSERTED_AT,
@@ -180,6 +182,7 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
         self.reader = reader or ExportFileReader(logger=LOGGER)
         self.job_factory = job_factory or FileDownloadJob
         self.transform = RowTransform(model, self.name)
+        self._pipeline: Optional[ExportPipeline] = None
 
     @property
     def name(self) -> str:
@@ -202,6 +205,9 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
                 f"{self.name}: {len(windows)} export window(s) of up to {self.config.window_days} day(s), one "
                 f"PostHog export each, from {format_timestamp(start)} to {format_timestamp(bound)}"
             )
+        self._close_pipeline()
+        if len(windows) > 1 and self.config.export_concurrency > 1:
+            self._pipeline = ExportPipeline(windows, self._run_export, self.config.export_concurrency, self.logger)
         return [{"start": format_timestamp(w.start), "end": format_timestamp(w.end)} for w in windows]
 
     def read_records(
@@ -210,11 +216,22 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
         if not stream_slice:
             return
         window = Window(parse_timestamp(stream_slice["start"]), parse_timestamp(stream_slice["end"]))
-        rows = self.read_window(window)
-        # Each row is transformed and fingerprinted in Python; under the fast read loop the rows then
-        # travel in batches, past the CDK's per-record work (see fast_read.py).
-        yield from in_batches(rows, ROWS_PER_BATCH) if batches_enabled() else rows
+        try:
+            rows = self.read_window(window)
+            # Each row is transformed and fingerprinted in Python; under the fast read loop the rows then
+            # travel in batches, past the CDK's per-record work (see fast_read.py).
+            yield from in_batches(rows, ROWS_PER_BATCH) if batches_enabled() else rows
+        except BaseException:  # a failed or abandoned read stops the exports running ahead
+            self._close_pipeline()
+            raise
         self.advance_cursor(format_timestamp(window.end))
+        if self._pipeline is not None and self._pipeline.windows[-1:] == [window]:
+            self._close_pipeline()
+
+    def _close_pipeline(self) -> None:
+        if self._pipeline is not None:
+            self._pipeline.close()
+            self._pipeline = None
 
     def read_window(self, window: Window) -> Iterator[Mapping[str, Any]]:
         """All rows of one window, each exactly once; an export that expires before it is read is created again.
@@ -228,7 +245,7 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
         emitted_digest = hashlib.blake2b(digest_size=16)
         recreations = 0
         while True:
-            export = self.new_job(window).run()
+            export = self.first_export(window) if not recreations else self.new_job(window).run()
             if not recreations and export.records_completed:  # a re-created export holds the same rows
                 self.estimate.add_rows(export.records_completed)
             replay = hashlib.blake2b(digest_size=16)
@@ -283,13 +300,22 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
             hint="Run the sync again: it restarts from this window, whose rows were not checkpointed",
         )
 
-    def new_job(self, window: Window) -> FileDownloadJob:
+    def first_export(self, window: Window) -> CompletedExport:
+        """The window's export: from the pipeline when its windows run ahead, else created now."""
+        if self._pipeline is not None:
+            return self._pipeline.export_for(window)
+        return self.new_job(window).run()
+
+    def _run_export(self, window: Window, sleep: Callable[[float], None]) -> CompletedExport:
+        return self.new_job(window, sleep).run()
+
+    def new_job(self, window: Window, sleep: Callable[[float], None] = time.sleep) -> FileDownloadJob:
         settings = JobSettings(
             poll_interval_seconds=self.config.poll_interval_seconds,
             poll_timeout_seconds=self.config.poll_timeout_minutes * 60,
             concurrency_retries=self.config.concurrency_retries,
         )
-        return self.job_factory(self.client, self.model, window, self.file_config, settings, self.logger)
+        return self.job_factory(self.client, self.model, window, self.file_config, settings, self.logger, sleep=sleep)
 
     def rows_of(
         self, export: CompletedExport, on_size: Optional[Callable[[int], None]] = None
@@ -300,13 +326,19 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
         if file_format == "JSONLines":
             suffix += COMPRESSION_SUFFIXES.get(self.file_config.compression, "")
         transform = self.transform
-        for file_id in export.files:
-            export_file = ExportFile(
+        files = [
+            ExportFile(
                 name=f"{file_id}{suffix}",
                 mint=functools.partial(self.client.file_location, export.id, file_id),
                 format=PARSER_FORMATS[file_format],
                 metadata={EXPORT_ID_COLUMN: export.id},
                 on_size=on_size,
             )
-            for row in self.reader.read(export_file):
-                yield transform(row)
+            for file_id in export.files
+        ]
+        if len(files) > 1 and self.config.download_concurrency > 1:  # parts download ahead, read in order
+            rows = self.reader.read_many(files, self.config.download_concurrency, batches=False)
+        else:
+            rows = (row for export_file in files for row in self.reader.read(export_file))
+        for row in rows:
+            yield transform(row)

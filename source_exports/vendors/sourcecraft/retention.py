@@ -16,6 +16,7 @@ error.
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Mapping, Optional
 
 import pendulum
@@ -40,9 +41,20 @@ class StatusTrackingFetcher(Fetcher):
 
     A download error alone does not say whether storage refused the file or the connection
     dropped; `last_status` does. It is None while no answer came (a connection that failed).
+    Each thread has its own, so artifacts downloading at once never see each other's status.
     """
 
-    last_status: Optional[int] = None
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._local = threading.local()
+
+    @property
+    def last_status(self) -> Optional[int]:
+        return getattr(self._local, "status", None)
+
+    @last_status.setter
+    def last_status(self, status: Optional[int]) -> None:
+        self._local.status = status
 
     def request(self, url: str, start: int) -> requests.Response:
         self.last_status = None

@@ -16,10 +16,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import mimetypes
+import os
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import IO, Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Tuple
 
 import pendulum
 from airbyte_cdk.models import (
@@ -31,13 +32,14 @@ from airbyte_cdk.models import (
 )
 from airbyte_cdk.models import Type as MessageType
 
+from source_exports.download.ahead import ahead
 from source_exports.download.reader import FILE_COLUMN, ROW_COLUMN, ExportFile, ExportFileReader
 from source_exports.download.schema import permissive_schema
 from source_exports.errors import ExportsError, StorageHostDown
 from source_exports.streams import IncrementalExportsStream, format_datetime
 from source_exports.vendors.sourcecraft.artifacts import Artifact, ArtifactLister, format_of, matches_paths
 from source_exports.vendors.sourcecraft.client import SourceCraftClient
-from source_exports.vendors.sourcecraft.files import ArtifactFileWriter
+from source_exports.vendors.sourcecraft.files import ArtifactFileWriter, StagedFile
 from source_exports.vendors.sourcecraft.retention import (
     DOWNLOADABLE_DAYS,
     StatusTrackingFetcher,
@@ -49,6 +51,7 @@ from source_exports.vendors.sourcecraft.run_scan import RunCheckpoint, RunScan
 
 LOGGER = logging.getLogger("airbyte")
 IDENTITY_PREFIX = "_sourcecraft_"
+DEFAULT_DOWNLOAD_CONCURRENCY = 8
 
 
 @dataclass(frozen=True)
@@ -61,9 +64,18 @@ class SourceCraftSettings:
     repo_slug: str
     workflows: Tuple[str, ...] = ()
     artifact_paths: Tuple[str, ...] = ()
+    download_concurrency: int = DEFAULT_DOWNLOAD_CONCURRENCY
 
     def client(self) -> SourceCraftClient:
         return SourceCraftClient(self.api_url, self.api_token, self.org_slug, self.repo_slug)
+
+
+class Attempt(NamedTuple):
+    """One artifact's download: what it produced, or its error, and storage's last HTTP status."""
+
+    value: Any
+    error: Optional[BaseException]
+    status: Optional[int]
 
 
 class SourceCraftStream(IncrementalExportsStream):
@@ -150,15 +162,17 @@ class ArtifactContentStream(SourceCraftStream):
         yield from super().read_records(*args, **kwargs)
 
     def records_of_run(self, run: Mapping[str, Any]) -> Iterable[Any]:
+        """The run's artifacts, up to `download_concurrency` downloading at once, emitted in listing order."""
         lister = ArtifactLister(self.client, self.settings.workflows, self.logger)
-        for artifact in lister.artifacts_of(str(run.get("slug"))):
-            reason = self.skip_reason(artifact)
-            if reason:
-                self.skipped[reason] += 1
-                continue
-            self.fetcher.last_status = None  # what storage said about the artifact before says nothing here
+        wanted = (artifact for artifact in lister.artifacts_of(str(run.get("slug"))) if not self.skipped_now(artifact))
+        downloads = ahead(wanted, self.attempt, self.settings.download_concurrency, self.discard_attempt)
+        for artifact, future in downloads:
+            attempt = future.result()
+            self.fetcher.last_status = attempt.status  # what storage said about this artifact's download
             try:
-                yield from self.read_artifact(artifact)
+                if attempt.error is not None:
+                    raise attempt.error
+                yield from self.emit(artifact, attempt.value)
                 self.done += 1
             except StorageHostDown:  # the host, not this file, is broken: the other files would fail too
                 raise
@@ -167,6 +181,29 @@ class ArtifactContentStream(SourceCraftStream):
                 if not self.is_gone_with_retention(artifact, run, failure):
                     self.failures.append((artifact.label, failure))
                     self.logger.error(f"{self.name}: {artifact.label} could not be read: {failure.user_message}")
+
+    def skipped_now(self, artifact: Artifact) -> bool:
+        reason = self.skip_reason(artifact)
+        if reason:
+            self.skipped[reason] += 1
+        return bool(reason)
+
+    def attempt(self, artifact: Artifact) -> Attempt:
+        """Download one artifact (in a worker thread); its error is kept for the artifact, not raised."""
+        self.fetcher.last_status = None  # what storage said about the artifact before says nothing here
+        try:
+            return Attempt(self.download(artifact), None, self.fetcher.last_status)
+        except Exception as error:  # noqa: BLE001 - whatever it is, it belongs to this artifact alone
+            return Attempt(None, error, self.fetcher.last_status)
+
+    def discard_attempt(self, attempt: Attempt) -> None:
+        """A download made ahead but not emitted (the read stopped early)."""
+
+    def download(self, artifact: Artifact) -> Any:
+        raise NotImplementedError
+
+    def emit(self, artifact: Artifact, downloaded: Any) -> Iterable[Any]:
+        raise NotImplementedError
 
     def skip_reason(self, artifact: Artifact) -> Optional[str]:
         """Why an artifact is not read at all; never its age (retention is only judged on a refusal)."""
@@ -189,9 +226,6 @@ class ArtifactContentStream(SourceCraftStream):
         )
         self.skipped[f"refused past the {DOWNLOADABLE_DAYS}-day retention"] += 1
         return True
-
-    def read_artifact(self, artifact: Artifact) -> Iterable[Any]:
-        raise NotImplementedError
 
     def finish(self) -> None:
         skipped = ", ".join(f"{count} {reason}" for reason, count in sorted(self.skipped.items())) or "none"
@@ -248,15 +282,25 @@ class SourceCraftArtifactRecordsStream(ArtifactContentStream):
             return "of an unsupported file type"
         return reason
 
-    def read_artifact(self, artifact: Artifact) -> Iterable[Mapping[str, Any]]:
-        export = ExportFile(
+    def export_of(self, artifact: Artifact) -> ExportFile:
+        return ExportFile(
             name=artifact.label,
             mint=artifact.minter(self.client),
             format=format_of(artifact.local_path),
             metadata=artifact.identity(IDENTITY_PREFIX),
             on_size=self.estimate.add_bytes,
         )
-        yield from self.reader.records(export)  # batches under the fast read loop, rows otherwise
+
+    def download(self, artifact: Artifact) -> IO[bytes]:
+        return self.reader.spool(self.export_of(artifact))
+
+    def emit(self, artifact: Artifact, downloaded: IO[bytes]) -> Iterable[Any]:
+        with downloaded:  # batches under the fast read loop, rows otherwise
+            yield from self.reader.read_spooled(self.export_of(artifact), downloaded)
+
+    def discard_attempt(self, attempt: Attempt) -> None:
+        if attempt.value is not None:
+            attempt.value.close()
 
 
 class SourceCraftArtifactFilesStream(ArtifactContentStream):
@@ -282,7 +326,7 @@ class SourceCraftArtifactFilesStream(ArtifactContentStream):
         stream.is_file_based = True
         return stream
 
-    def read_artifact(self, artifact: Artifact) -> Iterable[AirbyteMessage]:
+    def download(self, artifact: Artifact) -> StagedFile:
         started = time.monotonic()
         folders = (*artifact.cube.slugs, artifact.id)  # the id keeps artifacts sharing a local_path apart
         minter = artifact.minter(self.client)
@@ -292,6 +336,14 @@ class SourceCraftArtifactFilesStream(ArtifactContentStream):
             f"{artifact.label}: {staged.size / 1e6:,.2f} MB staged in {time.monotonic() - started:,.1f} s"
             + (f" ({body.resumes} resumes)" if body.resumes else "")
         )
+        return staged
+
+    def discard_attempt(self, attempt: Attempt) -> None:
+        if attempt.value is not None:  # staged but never emitted: the destination must not find it
+            with contextlib.suppress(OSError):
+                os.unlink(attempt.value.absolute_path)
+
+    def emit(self, artifact: Artifact, staged: StagedFile) -> Iterable[AirbyteMessage]:
         name = staged.relative_path.rsplit("/", 1)[-1]
         data = {
             "folder": staged.relative_path.rpartition("/")[0],

@@ -12,6 +12,7 @@ from source_exports.config import CommonConfig, require_string, require_url
 from source_exports.errors import ConfigError
 from source_exports.vendors.base import Vendor
 from source_exports.vendors.sourcecraft.streams import (
+    DEFAULT_DOWNLOAD_CONCURRENCY,
     SourceCraftArtifactFilesStream,
     SourceCraftArtifactRecordsStream,
     SourceCraftArtifactsStream,
@@ -21,6 +22,7 @@ from source_exports.vendors.sourcecraft.streams import (
 
 PREFIX = "sourcecraft"
 DEFAULT_API_URL = "https://api.sourcecraft.tech"
+MAX_DOWNLOAD_CONCURRENCY = 16  # the connection pool's size per host
 SLUG = re.compile(r"^[^/\s?#]+$")
 
 
@@ -69,6 +71,20 @@ def require_glob(pattern: str, field: str) -> str:
     return pattern
 
 
+def download_concurrency(block: Mapping[str, Any]) -> int:
+    """How many artifacts download at once: an integer from 1 to `MAX_DOWNLOAD_CONCURRENCY`."""
+    value = block.get("download_concurrency")
+    if value is None:
+        return DEFAULT_DOWNLOAD_CONCURRENCY
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DOWNLOAD_CONCURRENCY:
+        raise ConfigError(
+            f"'{value}' must be an integer from 1 to {MAX_DOWNLOAD_CONCURRENCY}",
+            field=f"{PREFIX}.download_concurrency",
+            hint="1 downloads one artifact at a time; more overlap the downloads of small artifacts",
+        )
+    return value
+
+
 def parse_settings(block: Mapping[str, Any]) -> SourceCraftSettings:
     """The typed settings of the block, or a ConfigError naming the offending field."""
     return SourceCraftSettings(
@@ -81,6 +97,7 @@ def parse_settings(block: Mapping[str, Any]) -> SourceCraftSettings:
             require_glob(pattern, f"{PREFIX}.artifact_paths[{index}]")
             for index, pattern in enumerate(optional_strings(block, "artifact_paths"))
         ),
+        download_concurrency=download_concurrency(block),
     )
 
 

@@ -81,3 +81,18 @@ def test_given_null_compression_of_an_older_config_when_upgraded_then_spelled_no
     assert old["file_download"]["compression"] is None  # the input is not changed in place
     assert upgrade_block(block(file_download={"compression": "gzip"}))["file_download"]["compression"] == "gzip"
     assert upgrade_block(block()) == block()
+
+
+def test_given_no_concurrency_settings_when_parsed_then_windows_overlap_3_and_parts_8_and_first_poll_after_2_s():
+    config = PostHogConfig.from_block(block())
+    assert (config.export_concurrency, config.download_concurrency, config.poll_interval_seconds) == (3, 8, 2.0)
+
+
+@pytest.mark.parametrize(
+    "key, value", [("export_concurrency", 0), ("export_concurrency", 11), ("download_concurrency", 17),
+                   ("download_concurrency", 2.5), ("export_concurrency", True)]
+)
+def test_given_concurrency_out_of_range_when_parsed_then_error_names_the_field_and_the_range(key, value):
+    with pytest.raises(ConfigError) as error:
+        PostHogConfig.from_block(block(**{key: value}))
+    assert f"posthog.{key}" in str(error.value) and "must be an integer from 1 to" in str(error.value)

@@ -19,7 +19,14 @@ NOW = datetime(2025, 3, 20, 12, 0, tzinfo=UTC)
 
 
 def config(**overrides):
-    block = {"api_key": "k", "environment_id": "7", "file_download": {}, "end_lag_seconds": 60, **overrides}
+    block = {
+        "api_key": "k",
+        "environment_id": "7",
+        "file_download": {},
+        "end_lag_seconds": 60,
+        "export_concurrency": 1,  # StubJob numbers exports in creation order: one window at a time
+        **overrides,
+    }
     return PostHogConfig.from_block(block)
 
 
@@ -48,7 +55,7 @@ class StubJob:
 
     created = []
 
-    def __init__(self, client, model, window, file_config, settings, logger):
+    def __init__(self, client, model, window, file_config, settings, logger, sleep=None):
         self.window = window
 
     def run(self):
@@ -70,6 +77,11 @@ class StubReader:
         export_id = export_file.metadata["_ab_export_id"]
         for row in (1, 2):
             yield {"uuid": f"{export_file.name}-{row}", "properties": "{}", "_ab_export_id": export_id}
+
+    def read_many(self, export_files, concurrency, batches=None):
+        assert batches is False  # the stream transforms every row itself
+        for export_file in export_files:
+            yield from self.read(export_file)
 
 
 @pytest.fixture(autouse=True)

@@ -104,14 +104,14 @@ def test_given_an_unexpected_exception_in_one_artifact_when_reading_records_then
     given_artifacts(requests_mock, "5/test/unit/pytest",
                     [item("one", "m/1.json"), item("odd", "m/2.json"), item("three", "m/3.json")], bodies)
     stream = streams()["sourcecraft_artifact_records"]
-    read = stream.read_artifact
+    download = stream.download
 
-    def read_artifact(artifact):
+    def download_or_fail(artifact):
         if artifact.local_path == "m/2.json":
             raise KeyError("surprise")  # not an error of ours: a bug, or a library's surprise
-        return read(artifact)
+        return download(artifact)
 
-    monkeypatch.setattr(stream, "read_artifact", read_artifact)
+    monkeypatch.setattr(stream, "download", download_or_fail)
     rows = []
     with pytest.raises(ExportsError) as raised:
         for row in stream.read_records(SyncMode.full_refresh):
