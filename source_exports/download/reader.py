@@ -29,6 +29,7 @@ from typing import (
 
 from source_exports.download.batch import RecordBatch, batches_enabled, in_batches
 from source_exports.download.codecs import open_decoded
+from source_exports.download.columns import describe, move_aside
 from source_exports.download.fetch import Fetcher, UrlMinter
 from source_exports.download.parsers import Row, get_parser
 
@@ -122,9 +123,13 @@ class ExportFileReader:
         parser = get_parser(export.format)
         started = time.monotonic()
         rows = 0
+        reserved = frozenset({FILE_COLUMN, ROW_COLUMN, *export.metadata})
+        warned: set = set()
         with opener() as body:
             decoded = open_decoded(body)
             for rows, row in enumerate(parser.parse_records(decoded, export.name, self.logger), start=1):
+                if not reserved.isdisjoint(row):
+                    row = self._move_aside(row, reserved, export.name, warned)
                 row[FILE_COLUMN] = export.name
                 row[ROW_COLUMN] = rows
                 row.update(export.metadata)
@@ -170,6 +175,17 @@ class ExportFileReader:
             if export is None:
                 return
             pending.append((export, pool.submit(self._spool, export)))
+
+    def _move_aside(self, row: Row, reserved: frozenset, file_name: str, warned: set) -> Row:
+        """A data column named like a metadata column keeps its values under a free `<name>_2`."""
+        moved, changes = move_aside(row, reserved)
+        if not warned.issuperset(changes):
+            warned.update(changes)
+            self.logger.warning(
+                f"{file_name}: column names collide with metadata columns the connector adds; the file's columns "
+                f"are kept, read as {describe(changes)}"
+            )
+        return moved
 
     def _log_done(self, export: ExportFile, body: Any, rows: int, started: float) -> None:
         seconds = time.monotonic() - started
