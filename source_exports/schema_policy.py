@@ -52,6 +52,33 @@ class SchemaSettings:
         return cls(policy, schemaless)
 
 
+def schema_policy_spec(order: int) -> Dict[str, Any]:
+    """The spec entries of `validation_policy` and `schemaless` (top level: they apply to every file stream)."""
+    return {
+        "validation_policy": {
+            "type": "string",
+            "title": "Validation policy",
+            "description": "What to do with a row that carries a column the configured catalog does not declare "
+            "(a column that appeared after the last schema refresh): emit_record emits it and warns once per "
+            "column (typed destinations drop the column), skip_record drops the row and warns, "
+            "wait_for_discover fails the stream until the source schema is refreshed.",
+            "enum": list(VALIDATION_POLICIES),
+            "default": EMIT,
+            "order": order,
+        },
+        "schemaless": {
+            "type": "boolean",
+            "title": "Schemaless file streams",
+            "description": "Put every data column of a file-backed stream (Cargo run outputs, SourceCraft "
+            "artifact records, Spaaza export indexes) into one `data` object column, next to the metadata "
+            "columns. Nothing can be undeclared, at the cost of typed columns. Cannot be combined with a Cargo "
+            "run output's primary_key.",
+            "default": False,
+            "order": order + 1,
+        },
+    }
+
+
 def schemaless_schema(metadata: Mapping[str, Any]) -> Dict[str, Any]:
     """The schema of a stream in schemaless mode: every data column inside one `data` object."""
     properties: Dict[str, Any] = {DATA_COLUMN: {"type": ["null", "object"], "additionalProperties": True}}

@@ -21,6 +21,7 @@ from source_exports.config import CommonConfig
 from source_exports.download.batch import batches_enabled
 from source_exports.errors import ConfigError, ExportsError, to_traced_exception
 from source_exports.redact import redact
+from source_exports.schema_policy import SchemaSettings, schema_policy_spec
 from source_exports.vendors import VENDORS
 
 DOCS_URL = "https://docs.airbyte.com/integrations/sources/exports"
@@ -44,6 +45,7 @@ class SourceExports(AbstractSource):
         }
         for order, vendor in enumerate(VENDORS, start=1):
             properties[vendor.key] = {**vendor.spec_block(), "order": order}
+        properties.update(schema_policy_spec(order=len(VENDORS) + 1))
         return ConnectorSpecification(
             documentationUrl=DOCS_URL,
             connectionSpecification={
@@ -75,6 +77,7 @@ class SourceExports(AbstractSource):
         """Check every configured vendor block and report each one that fails."""
         try:
             common = CommonConfig.from_config(config)
+            SchemaSettings.from_config(config)
             present = self._present_vendors(config)
         except ExportsError as error:
             return False, error.user_message
@@ -94,9 +97,13 @@ class SourceExports(AbstractSource):
     def streams(self, config: Mapping[str, Any]) -> List[Stream]:
         try:
             common = CommonConfig.from_config(config)
+            schema_settings = SchemaSettings.from_config(config)
             streams: List[Stream] = []
             for vendor in self._present_vendors(config):
                 streams.extend(vendor.streams(config[vendor.key], common))
+            for stream in streams:
+                stream.schema_settings = schema_settings
+                stream.check_schema_settings()
         except ExportsError as error:
             raise to_traced_exception(error) from error
         self._refuse_duplicate_names(streams)
