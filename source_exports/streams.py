@@ -83,7 +83,7 @@ class ExportsStream(Stream):
             Stream.configured_json_schema.fset(self, json_schema)
             return
         self._configured_json_schema = json_schema
-        if json_schema and self._json_schema is None:
+        if json_schema is not None and self._json_schema is None:
             self._json_schema = json_schema
 
 
