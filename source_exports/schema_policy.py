@@ -146,7 +146,10 @@ class ColumnGuard:
             row = to_schemaless(row, self.schemaless_metadata)
         if self.declared.issuperset(row):
             return row
-        return row if self._admit(row.keys() - self.declared, [row]) else None
+        if self._admit(row.keys() - self.declared, [row]):
+            return row
+        self.skipped += 1
+        return None
 
     def _batch(self, batch: RecordBatch) -> Optional[RecordBatch]:
         if self.schemaless_metadata is not None:
