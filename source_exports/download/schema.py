@@ -29,7 +29,8 @@ def infer_schema(rows: Iterable[Row], typed_values: bool = True, known: Mapping[
     for row in rows:
         for column, value in row.items():
             if column not in known:
-                seen.setdefault(column, set()).add(json_type_of(value) if typed_values else "string")
+                text = not typed_values and isinstance(value, str)  # untyped formats: text stays text
+                seen.setdefault(column, set()).add("string" if text else json_type_of(value))
     properties: Dict[str, Any] = {column: {"type": merge_types(types)} for column, types in seen.items()}
     properties.update(known)
     return {
