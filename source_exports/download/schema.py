@@ -42,17 +42,10 @@ def infer_schema(rows: Iterable[Row], typed_values: bool = True, known: Mapping[
 
 
 def merge_types(types: set) -> List[str]:
-    """Nullable union of the types seen; integer folds into number when both appear.
-
-    Nested values mixed with anything else make the column `object`: typed destinations store it as
-    JSON, which holds any value, while a union of several types would become a text column that
-    nested values cannot be written to (PyAirbyte's PostgreSQL cache fails on it).
-    """
+    """Nullable union of the types seen; integer folds into number when both appear."""
     merged = set(types) - {"null"}
     if {"integer", "number"} <= merged:
         merged.discard("integer")
-    if len(merged) > 1 and merged & {"object", "array"}:
-        merged = {"object"}
     if not merged:
         merged = {"string"}
     return ["null", *sorted(merged)]

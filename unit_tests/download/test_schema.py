@@ -30,9 +30,9 @@ def test_given_ragged_csv_rows_when_inferring_untyped_then_surplus_cells_are_an_
     assert schema["properties"] == {"a": {"type": ["null", "string"]}, "_ab_extra_values": {"type": ["null", "array"]}}
 
 
-def test_given_nested_values_mixed_with_others_when_inferring_then_the_column_is_an_object():
+def test_given_nested_values_mixed_with_others_when_inferring_then_every_type_seen_is_declared():
     schema = infer_schema([{"v": {"n": 1}}, {"v": [1, 2]}, {"v": "text"}])
-    assert schema["properties"]["v"] == {"type": ["null", "object"]}
+    assert schema["properties"]["v"] == {"type": ["null", "array", "object", "string"]}
 
 
 def test_given_columns_of_two_files_when_merged_then_every_column_is_declared_with_both_types():
