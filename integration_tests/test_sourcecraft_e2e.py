@@ -47,9 +47,9 @@ def staging(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(scope="module")
 def catalog() -> Dict[str, Any]:
-    """Discovered once: `discover` makes no network call and the catalog does not depend on the fake."""
-    offline = {"api_token": "t", "api_url": "http://127.0.0.1:9", "org_slug": "o", "repo_slug": "r"}
-    return run_cli("discover", {"sourcecraft": offline}).catalog
+    """Discovered once, from the default fake: the artifact records' columns are sampled from its reports."""
+    with FakeStorage() as storage, FakeSourceCraft(storage) as server:
+        return run_cli("discover", {"sourcecraft": server.config_block()}).catalog
 
 
 def config_of(fake: FakeSourceCraft, **overrides: Any) -> Dict[str, Any]:

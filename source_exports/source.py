@@ -24,6 +24,7 @@ from source_exports.download.batch import batches_enabled
 from source_exports.errors import ConfigError, ExportsError, to_traced_exception
 from source_exports.estimates import with_estimates
 from source_exports.redact import redact
+from source_exports.schema_policy import SchemaSettings, schema_policy_spec
 from source_exports.vendors import VENDORS
 
 DOCS_URL = "https://docs.airbyte.com/integrations/sources/exports"
@@ -76,6 +77,8 @@ class SourceExports(AbstractSource):
             groups.append({"id": vendor.key, "title": vendor.title})
         limits_block = {"order": len(VENDORS) + 1, "group": GENERAL_GROUP, "always_show": True}
         properties["file_limits"] = {**limits.spec_block(), **limits_block}
+        for name, field in schema_policy_spec(order=len(VENDORS) + 2).items():
+            properties[name] = {**field, "group": GENERAL_GROUP, "always_show": True}
         return ConnectorSpecification(
             documentationUrl=DOCS_URL,
             connectionSpecification={
@@ -133,6 +136,7 @@ class SourceExports(AbstractSource):
         try:
             common = CommonConfig.from_config(config)
             limits.configure(limits.FileLimits.from_config(config))
+            SchemaSettings.from_config(config)
             present = self._present_vendors(config)
         except ExportsError as error:
             return False, error.user_message
@@ -153,9 +157,13 @@ class SourceExports(AbstractSource):
         try:
             common = CommonConfig.from_config(config)
             limits.configure(limits.FileLimits.from_config(config))
+            schema_settings = SchemaSettings.from_config(config)
             streams: List[Stream] = []
             for vendor in self._present_vendors(config):
                 streams.extend(vendor.streams(config[vendor.key], common))
+            for stream in streams:
+                stream.schema_settings = schema_settings
+                stream.check_schema_settings()
         except ExportsError as error:
             raise to_traced_exception(error) from error
         self._refuse_duplicate_names(streams)

@@ -1,28 +1,33 @@
-"""Stream base classes every vendor builds on: cached schemas and cursor state in one place.
+"""Stream base classes every vendor builds on: cached schemas, column checks and cursor state.
 
 `ExportsStream` loads a fixed-shape stream's JSON schema from `source_exports/schemas/` once
-(the CDK asks for it per record). `IncrementalExportsStream` keeps a single timestamp cursor in
-state, starting from the saved state or the config's `start_date`, and only moves it forward
-when the caller says the rows up to that point were emitted. A start before the vendor's data can
-exist (`earliest_data`) is moved up to it with a warning — nothing is lost, and a sync from year 1
-does not plan thousands of empty export windows; a saved cursor in the future is refused, since it
-would keep the stream empty for good.
+(the CDK asks for it per record); file-backed streams (`discovered_schema = True`) build theirs
+from samples at discover and take the configured catalog's schema at read. Every read passes
+through a `ColumnGuard` (`schema_policy.py`): a column the configured catalog lacks is warned
+about, skipped or refused, and `schemaless` file streams put their data columns into `data`.
+`IncrementalExportsStream` keeps a single timestamp cursor in state, starting from the saved
+state or the config's `start_date`, and only moves it forward when the caller says the rows up
+to that point were emitted.
+A start before the vendor's data can exist (`earliest_data`) is moved up to it with a warning —
+nothing is lost, and a sync from year 1 does not plan thousands of empty export windows; a saved
+cursor in the future is refused, since it would keep the stream empty for good.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any, List, Mapping, MutableMapping, Optional, Union
+from typing import Any, Dict, Iterable, List, Mapping, MutableMapping, Optional, Union
 
 import pendulum
-from airbyte_cdk.models import SyncMode
+from airbyte_cdk.models import ConfiguredAirbyteStream, SyncMode
 from airbyte_cdk.sources.streams import CheckpointMixin, Stream
 from airbyte_cdk.sources.utils.schema_helpers import ResourceSchemaLoader
 
 from source_exports.config import parse_datetime
 from source_exports.errors import ConfigError
 from source_exports.estimates import StreamEstimate
+from source_exports.schema_policy import ColumnGuard, SchemaSettings, schemaless_schema
 
 LOGGER = logging.getLogger("airbyte")
 EARLIEST_DATA = pendulum.datetime(2000, 1, 1, tz="UTC")
@@ -37,6 +42,10 @@ class ExportsStream(Stream):
     """A stream with a cached JSON schema; fixed-shape streams ship `schemas/<name>.json`."""
 
     primary_key: PrimaryKey = None
+    discovered_schema = False
+    """True for file-backed streams: columns come from samples, so a refresh of the schema adds new ones."""
+    schema_settings = SchemaSettings()
+    """The config's `validation_policy` / `schemaless`; `SourceExports.streams` sets it."""
 
     def __init__(self) -> None:
         self._json_schema: Optional[Mapping[str, Any]] = None
@@ -51,12 +60,52 @@ class ExportsStream(Stream):
 
     def get_json_schema(self) -> Mapping[str, Any]:
         if self._json_schema is None:
-            self._json_schema = self.build_json_schema()
+            schemaless = self.schemaless
+            self._json_schema = schemaless_schema(self.metadata_schema()) if schemaless else self.build_json_schema()
         return self._json_schema
 
     def build_json_schema(self) -> Mapping[str, Any]:
         """Load `source_exports/schemas/<name>.json`; file-backed streams override this."""
         return ResourceSchemaLoader("source_exports").get_schema(self.name)
+
+    @property
+    def schemaless(self) -> bool:
+        return self.discovered_schema and self.schema_settings.schemaless
+
+    def check_schema_settings(self) -> None:
+        """Raise a ConfigError when `schema_settings` cannot work with this stream's other settings."""
+
+    def metadata_schema(self) -> Mapping[str, Any]:
+        """The columns the connector adds to each row of a file-backed stream (kept top-level when schemaless)."""
+        return {}
+
+    def read(self, configured_stream: ConfiguredAirbyteStream, *args: Any, **kwargs: Any) -> Iterable[Any]:
+        """The CDK's read, with every row checked against the configured catalog's columns."""
+        items = super().read(configured_stream, *args, **kwargs)
+        properties = (configured_stream.stream.json_schema or {}).get("properties") or {}
+        guard = ColumnGuard(
+            self.name,
+            properties,
+            self.schema_settings.validation_policy,
+            self.logger,
+            refreshable=self.discovered_schema,
+            schemaless_metadata=set(self.metadata_schema()) if self.schemaless else None,
+        )
+        return guard.apply(items)
+
+    @property
+    def configured_json_schema(self) -> Optional[Dict[str, Any]]:
+        return self._configured_json_schema
+
+    @configured_json_schema.setter
+    def configured_json_schema(self, json_schema: Dict[str, Any]) -> None:
+        """A file-backed stream's read takes the catalog's schema as its own: no sample download to re-derive it."""
+        if not self.discovered_schema:
+            Stream.configured_json_schema.fset(self, json_schema)
+            return
+        self._configured_json_schema = json_schema
+        if json_schema is not None and self._json_schema is None:
+            self._json_schema = json_schema
 
 
 class IncrementalExportsStream(ExportsStream, CheckpointMixin):

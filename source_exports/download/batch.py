@@ -95,24 +95,31 @@ class RecordBatch:
     b'[{"a":1}]\\n[{"a":null}]\\n'
     """
 
-    __slots__ = ("_objects", "_pieces", "_count")
+    __slots__ = ("_objects", "_pieces", "_count", "_columns")
 
-    def __init__(self, objects: Union[Sequence[bytes], Any]) -> None:
+    def __init__(self, objects: Union[Sequence[bytes], Any], columns: Optional[Iterable[str]] = None) -> None:
         self._objects = objects
         self._pieces: Optional[List[Any]] = None
         self._count = len(objects)
+        self._columns = frozenset(columns) if columns is not None else None
 
     @classmethod
     def from_rows(cls, rows: Sequence[Row]) -> RecordBatch:
-        return cls([encode_row(row) for row in rows])
+        return cls([encode_row(row) for row in rows], columns=frozenset().union(*rows))
 
     @classmethod
-    def from_pieces(cls, pieces: List[Any], count: int) -> RecordBatch:
+    def from_pieces(cls, pieces: List[Any], count: int, columns: Optional[Iterable[str]] = None) -> RecordBatch:
         """`count` rows whose objects are `pieces` joined row-wise: str literals and pyarrow string
         arrays of length `count` (no nulls), starting and ending with a literal."""
-        batch = cls([])
+        batch = cls([], columns=columns)
         batch._objects, batch._pieces, batch._count = None, pieces, count
         return batch
+
+    def columns(self) -> frozenset:
+        """Every top-level key any row of the batch has (known when built; else read from the rows)."""
+        if self._columns is None:
+            self._columns = frozenset().union(*self.rows())
+        return self._columns
 
     def __len__(self) -> int:
         return self._count

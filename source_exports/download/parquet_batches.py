@@ -128,6 +128,8 @@ def parquet_batches(stream: BinaryIO, tail: Mapping[str, Any], file_name: str) -
         names = parquet.schema_arrow.names
         if len(set(names)) != len(names):
             raise Unsupported("duplicate column names")
+        if not set(names).isdisjoint(tail):
+            raise Unsupported("a column is named like a metadata column: the row path renames it")
         layout = object_layout(names, tail)
         done = 0
         batches = parquet.iter_batches(batch_size=BATCH_ROWS, use_threads=False)
@@ -146,4 +148,4 @@ def parquet_batches(stream: BinaryIO, tail: Mapping[str, Any], file_name: str) -
             except Unsupported as why:
                 raise Unsupported(str(why), rows_done=done) from why
             done += count
-            yield RecordBatch.from_pieces(pieces, count)
+            yield RecordBatch.from_pieces(pieces, count, columns=[key for key, _ in layout])

@@ -28,6 +28,7 @@ from typing import (
 from source_exports.download.ahead import ahead
 from source_exports.download.batch import RecordBatch, batches_enabled, in_batches
 from source_exports.download.codecs import open_decoded
+from source_exports.download.columns import describe, move_aside
 from source_exports.download.fetch import Fetcher, SizeListener, UrlMinter
 from source_exports.download.parsers import RecordParser, Row, get_parser
 from source_exports.download.sniff import refuse_error_page
@@ -159,11 +160,15 @@ class ExportFileReader:
     ) -> Iterator[Row]:
         started = time.monotonic()
         rows = 0
+        reserved = frozenset({FILE_COLUMN, ROW_COLUMN, *export.metadata})
+        warned: set = set()
         with opener() as body:
             decoded = open_decoded(body, export.name)
             refuse_error_page(decoded, body, export.name, export.format)
             try:
                 for rows, row in enumerate(parser.parse_records(decoded, export.name, self.logger), start=1):
+                    if not reserved.isdisjoint(row):
+                        row = self._move_aside(row, reserved, export.name, warned)
                     row[FILE_COLUMN] = export.name
                     row[ROW_COLUMN] = rows
                     row.update(export.metadata)
@@ -207,6 +212,17 @@ class ExportFileReader:
                 raise unparseable(export, error, done + 1) from error
         rows = self._rows(export, opener, refetches=refetches)
         yield from in_batches(itertools.islice(rows, done, None), self.batch_rows)
+
+    def _move_aside(self, row: Row, reserved: frozenset, file_name: str, warned: set) -> Row:
+        """A data column named like a metadata column keeps its values under a free `<name>_2`."""
+        moved, changes = move_aside(row, reserved)
+        if not warned.issuperset(changes):
+            warned.update(changes)
+            self.logger.warning(
+                f"{file_name}: column names collide with metadata columns the connector adds; the file's columns "
+                f"are kept, read as {describe(changes)}"
+            )
+        return moved
 
     def _log_done(self, export: ExportFile, body: Any, rows: int, started: float) -> None:
         seconds = time.monotonic() - started

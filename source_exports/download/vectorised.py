@@ -16,15 +16,18 @@ from __future__ import annotations
 import array
 import csv
 import io
+import logging
 from typing import Any, BinaryIO, Dict, Iterator, List, Mapping, NamedTuple, Tuple
 
 import orjson
 
 from source_exports.download.batch import RecordBatch
+from source_exports.download.columns import describe, renamed, unique_names
 from source_exports.download.limits import current, deeper_lines_possible, nesting_depth
 from source_exports.download.parsers.csv_parser import EXTRA_VALUES_COLUMN
 from source_exports.download.quotes import QuoteCheck
 
+LOGGER = logging.getLogger("airbyte")
 ROW_NUMBER = object()
 """Marks the field that carries the 1-based row number in `tail`."""
 
@@ -158,8 +161,12 @@ def csv_batches(stream: io.BufferedReader, tail: Mapping[str, Any], file_name: s
     import pyarrow.csv as pacsv
 
     header = read_csv_header(stream)
-    if EXTRA_VALUES_COLUMN in header:
-        raise Unsupported(f"a column is named {EXTRA_VALUES_COLUMN}")
+    # renamed as the row parser (repeats) and then the reader (metadata names) rename them
+    names = unique_names(unique_names(header, reserved=(EXTRA_VALUES_COLUMN,)), reserved=tail)
+    changes = renamed(header, names)
+    if changes:
+        LOGGER.warning(f"{file_name}: column names repeat or collide with metadata columns; every column is kept, "
+                       f"read as {describe(changes)}")
     checked = QuoteCheck(stream)
     try:
         reader = pacsv.open_csv(
@@ -174,7 +181,7 @@ def csv_batches(stream: io.BufferedReader, tail: Mapping[str, Any], file_name: s
         raise Unsupported(f"pyarrow could not open it: {error}") from error
     if reader.schema.names != header or any(field.type != pa.string() for field in reader.schema):
         raise Unsupported("pyarrow read a different header")
-    layout = object_layout(header, tail)
+    layout = object_layout(names, tail)
     done = 0
     while True:
         try:
@@ -192,7 +199,7 @@ def csv_batches(stream: io.BufferedReader, tail: Mapping[str, Any], file_name: s
             continue
         pieces = object_pieces(layout, block, done + 1, escape_json_strings, quote='"')
         done += count
-        yield RecordBatch.from_pieces(pieces, count)
+        yield RecordBatch.from_pieces(pieces, count, columns=[key for key, _ in layout])
 
 
 # ---------------------------------------------------------------- JSON Lines
@@ -260,7 +267,8 @@ def jsonl_batches(stream: BinaryIO, tail: Mapping[str, Any], file_name: str) -> 
                 [
                     line[:-1] + (b"," if value else b"") + before_text + str(number).encode() + after_text
                     for number, (line, value) in enumerate(zip(lines, values), start=done + 1)
-                ]
+                ],
+                columns=tail_keys.union(*values),
             )
             done += len(lines)
             yield batch

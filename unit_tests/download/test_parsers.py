@@ -37,6 +37,13 @@ def test_given_ragged_rows_when_parsing_csv_then_rows_are_kept_and_reported(capl
     assert "row 1 has 1 cells" in caplog.text and "row 2 has 4 cells" in caplog.text
 
 
+def test_given_a_repeated_header_name_when_parsing_csv_then_both_values_are_kept_and_a_warning_names_them(caplog):
+    with caplog.at_level(logging.WARNING):
+        rows = parse("csv", b"a,a,b,a\n1,2,3,4\n")
+    assert rows == [{"a": "1", "a_2": "2", "b": "3", "a_3": "4"}]
+    assert "'a' as 'a_2'" in caplog.text and "'a' as 'a_3'" in caplog.text
+
+
 def test_given_header_only_or_empty_csv_when_parsing_then_no_rows():
     assert parse("csv", b"a,b\n") == []
     assert parse("csv", b"") == []

@@ -159,3 +159,13 @@ def test_given_a_bad_file_when_read_vectorised_then_the_file_is_read_only_as_oft
     with contextlib.suppress(ExportsError):
         list(reader.read_batches(ExportFile("f.csv", mint=lambda: "unused", format="csv")))
     assert opened == ["f.csv", "f.csv"]  # the fallback starts the file again on the row path
+
+
+def test_given_repeated_and_metadata_named_columns_when_read_both_ways_then_every_value_keeps_its_own_name():
+    slow, fast, batches = read_both(b"a,a,job,_ab_extra_values,a_2\n1,2,own,x,y\n")
+
+    assert fast == slow and vectorised_rows(batches) == 1
+    assert slow[0][0] == [
+        ("a", "1"), ("a_3", "2"), ("job_2", "own"), ("_ab_extra_values_2", "x"), ("a_2", "y"),
+        ("_ab_source_file", "f.csv"), ("_ab_source_row", 1), ("job", "j1"), ("note", None),
+    ]

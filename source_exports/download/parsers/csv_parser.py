@@ -6,6 +6,8 @@ null, surplus cells go to `_ab_extra_values`, and each is reported with its row 
 Quoting is parsed strictly: a quoted field still open at the end of the file (a truncated file)
 or text after a closing quote fails with the row named, instead of silently gluing the rest of
 the file into one cell. An empty file (no header) gives no rows and a warning naming it.
+A header that repeats a name (`a,a`), or names a column `_ab_extra_values`, keeps every column:
+the later one is read as `a_2` (see `download/columns.py`), with a warning.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import re
 import threading
 from typing import BinaryIO, Iterator, Optional
 
+from source_exports.download.columns import describe, renamed, unique_names
 from source_exports.download.limits import LimitSignal, bounded_lines, current, exceeded
 from source_exports.download.parsers.base import RecordParser, Row, register
 from source_exports.errors import RecordParseError
@@ -62,6 +65,7 @@ class CsvParser(RecordParser):
             if header is None:
                 logger.warning(f"{file_name}: the file is empty (no header row); it holds no rows")
                 return
+            header = unique_header(header, file_name, logger)
             width = len(header)
             for row_number, cells in enumerate(reader, start=1):
                 if _DECODING.bad_bytes:  # only after a decode error: find the first row holding bad bytes
@@ -120,3 +124,15 @@ class CsvParser(RecordParser):
                 row=row_number or None,
                 hint="Ask the vendor for a UTF-8 export (rows before this one were read)",
             )
+
+
+def unique_header(header: list, file_name: str, logger: logging.Logger) -> list:
+    """The header with repeated names (and `_ab_extra_values`) renamed, so no cell overwrites another."""
+    names = unique_names(header, reserved=(EXTRA_VALUES_COLUMN,))
+    changes = renamed(header, names)
+    if changes:
+        logger.warning(
+            f"{file_name}: the header repeats column names (or uses {EXTRA_VALUES_COLUMN}); every column is kept, "
+            f"read as {describe(changes)}"
+        )
+    return names

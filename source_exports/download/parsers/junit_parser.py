@@ -98,6 +98,14 @@ def seconds(value: Optional[str]) -> Optional[float]:
     except ValueError:
         return None
 
+COLUMNS = {
+    **dict.fromkeys(("suite", "classname", "name"), {"type": ["null", "string"]}),
+    "time": {"type": ["null", "number"]},
+    "status": {"type": ["null", "string"]},
+    **dict.fromkeys(("failure_message", "failure_type", "failure_details"), {"type": ["null", "string"]}),
+}
+"""The JSON schema of every row: the columns are fixed, so schemas declare them without a sample."""
+
 
 def testcase_row(case: ElementTree.Element, suite: Optional[str]) -> Row:
     """The row of one finished `<testcase>` element."""

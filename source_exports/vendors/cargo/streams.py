@@ -18,7 +18,7 @@ from airbyte_cdk.models import AirbyteStream, StreamDescriptor, SyncMode
 
 from source_exports.config import parse_datetime
 from source_exports.download.reader import FILE_COLUMN, ROW_COLUMN
-from source_exports.download.schema import infer_schema, permissive_schema
+from source_exports.download.schema import infer_schema, permissive_schema, widen_integers
 from source_exports.errors import ConfigError, ExportsError, to_traced_exception
 from source_exports.streams import ExportsStream, IncrementalExportsStream, PrimaryKey
 from source_exports.vendors.cargo.client import CargoClient
@@ -183,17 +183,19 @@ class CargoRunOutputs(CargoWindowedStream):
     def _advance_to_end_of(self, window: Window) -> None:
         self.advance_cursor(window.as_slice()["end"])
 
-    # schema: sampled once per stream instance (ExportsStream caches it)
-    @property
-    def configured_json_schema(self) -> Optional[Dict[str, Any]]:
-        return self._configured_json_schema
+    # schema: sampled once per stream instance at discover (ExportsStream caches it; a read takes the catalog's)
+    discovered_schema = True
 
-    @configured_json_schema.setter
-    def configured_json_schema(self, json_schema: Dict[str, Any]) -> None:
-        """During read the catalog's schema is the stream's schema: no sample export, no column dropped."""
-        self._configured_json_schema = json_schema
-        if json_schema is not None and self._json_schema is None:
-            self._json_schema = json_schema
+    def metadata_schema(self) -> Mapping[str, Any]:
+        return copy.deepcopy(METADATA_SCHEMA)
+
+    def check_schema_settings(self) -> None:
+        if self.schemaless and self.output.primary_key:
+            raise ConfigError(
+                f"Run output '{self.name}' has a primary_key, which needs typed columns, but schemaless is on",
+                field="cargo.run_outputs[].primary_key",
+                hint="Remove the primary_key of this run output, or set schemaless to false",
+            )
 
     def build_json_schema(self) -> Mapping[str, Any]:
         """Columns from a sample export of recent runs; metadata columns only while there is no run yet."""
@@ -216,13 +218,6 @@ def updated_at(run: Mapping[str, Any]) -> Optional[datetime]:
     except ConfigError:
         return None
 
-
-def widen_integers(properties: Mapping[str, Any], skip: Mapping[str, Any]) -> None:
-    """A sample of whole numbers says little about later rows: declare `number`, which also holds integers."""
-    for name, column in properties.items():
-        types = column.get("type")
-        if name not in skip and isinstance(types, list) and "integer" in types:
-            column["type"] = ["null", *sorted(set(types) - {"null", "integer"} | {"number"})]
 
 
 def build_streams(client: CargoClient, config: CargoConfig, start_date: Optional[datetime]) -> List[Any]:

@@ -28,6 +28,7 @@ from airbyte_cdk.models import (
     AirbyteRecordMessage,
     AirbyteRecordMessageFileReference,
     AirbyteStream,
+    StreamDescriptor,
     SyncMode,
 )
 from airbyte_cdk.models import Type as MessageType
@@ -35,11 +36,12 @@ from airbyte_cdk.models import Type as MessageType
 from source_exports.download.ahead import ahead
 from source_exports.download.reader import FILE_COLUMN, ROW_COLUMN, ExportFile, ExportFileReader
 from source_exports.download.schema import permissive_schema
-from source_exports.errors import ExportsError, StorageHostDown
+from source_exports.errors import ExportsError, StorageHostDown, to_traced_exception
 from source_exports.streams import IncrementalExportsStream, format_datetime
 from source_exports.vendors.sourcecraft.artifacts import Artifact, ArtifactLister, format_of, matches_paths
 from source_exports.vendors.sourcecraft.client import SourceCraftClient
 from source_exports.vendors.sourcecraft.files import ArtifactFileWriter, StagedFile
+from source_exports.vendors.sourcecraft.record_schema import ArtifactRecordSchema
 from source_exports.vendors.sourcecraft.retention import (
     DOWNLOADABLE_DAYS,
     StatusTrackingFetcher,
@@ -266,14 +268,31 @@ class SourceCraftArtifactRecordsStream(ArtifactContentStream):
         super().__init__(*args, **kwargs)
         self.reader = ExportFileReader(self.fetcher, self.logger)
 
-    def build_json_schema(self) -> Mapping[str, Any]:
-        """Columns differ per report: the identity columns, anything else allowed."""
+    discovered_schema = True
+
+    def metadata_schema(self) -> Mapping[str, Any]:
+        """The identity columns of the artifact, plus the file name and row number."""
         nullable_string = {"type": ["null", "string"]}
         known: Dict[str, Any] = dict.fromkeys(Artifact.identity_columns(IDENTITY_PREFIX), nullable_string)
         known[f"{IDENTITY_PREFIX}artifact_updated_at"] = {**nullable_string, "format": "date-time"}
         known[FILE_COLUMN] = {"type": "string"}
         known[ROW_COLUMN] = {"type": "integer"}
-        return permissive_schema(known)
+        return known
+
+    def build_json_schema(self) -> Mapping[str, Any]:
+        """The union of the columns of every kind of report (see `record_schema.py`), then the metadata."""
+        known = self.metadata_schema()
+        sampler = ArtifactRecordSchema(
+            self.client, self.settings.workflows, self.settings.artifact_paths, self.reader, self.logger, known,
+            IDENTITY_PREFIX,
+        )
+        try:
+            properties = sampler.properties()
+        except ExportsError as error:  # discover has no error boundary of ours: classify here, not as a crash
+            raise to_traced_exception(error, StreamDescriptor(name=self.name)) from error
+        schema = permissive_schema(known)
+        schema["properties"] = {**properties, **known}
+        return schema
 
     def skip_reason(self, artifact: Artifact) -> Optional[str]:
         reason = super().skip_reason(artifact)

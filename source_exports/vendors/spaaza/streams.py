@@ -21,13 +21,14 @@ import logging
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional
 
 import pendulum
-from airbyte_cdk.models import SyncMode
+from airbyte_cdk.models import AirbyteStream, SyncMode
 
 from source_exports.download.parsers import get_parser
 from source_exports.download.parsers.csv_parser import EXTRA_VALUES_COLUMN
 from source_exports.download.reader import FILE_COLUMN, ROW_COLUMN, ExportFile, ExportFileReader
 from source_exports.download.schema import infer_schema, permissive_schema
 from source_exports.errors import DownloadError, RecordParseError, TransientError, VendorJobFailed
+from source_exports.schema_policy import DATA_COLUMN
 from source_exports.streams import ExportsStream, IncrementalExportsStream
 from source_exports.vendors.spaaza.client import SpaazaClient
 from source_exports.vendors.spaaza.config import DATE_FIELDS, SpaazaConfig, stream_name_of
@@ -80,7 +81,7 @@ class _SpaazaFileStream:
     done_exports: DoneExports
     reader: ExportFileReader
     _json_schema: Optional[Mapping[str, Any]]
-    _configured_json_schema: Optional[Dict[str, Any]] = None
+    discovered_schema = True
 
     def _setup(self, index: str, config: SpaazaConfig, client: SpaazaClient, done_exports: DoneExports) -> None:
         self.index = index
@@ -94,6 +95,9 @@ class _SpaazaFileStream:
         return stream_name_of(self.index)
 
     def known_columns(self) -> Dict[str, Any]:
+        return dict(METADATA_COLUMNS)
+
+    def metadata_schema(self) -> Mapping[str, Any]:
         return dict(METADATA_COLUMNS)
 
     def build_json_schema(self) -> Mapping[str, Any]:
@@ -113,17 +117,6 @@ class _SpaazaFileStream:
         if EXTRA_VALUES_COLUMN in schema["properties"]:  # ragged CSV rows in the sample: surplus cells, a list
             schema["properties"][EXTRA_VALUES_COLUMN] = EXTRA_VALUES_SCHEMA
         return schema
-
-    @property
-    def configured_json_schema(self) -> Optional[Dict[str, Any]]:
-        return self._configured_json_schema
-
-    @configured_json_schema.setter
-    def configured_json_schema(self, json_schema: Dict[str, Any]) -> None:
-        """At read time the catalog's schema is the schema: no sample download just to re-derive it."""
-        if json_schema and self._json_schema is None:
-            self._json_schema = json_schema
-        self._configured_json_schema = json_schema
 
     def read_task_rows(self, task: Mapping[str, Any], batches: bool = True) -> Iterable[Mapping[str, Any]]:
         export = self.result_file(task)
@@ -189,6 +182,13 @@ class SpaazaWindowedExportStream(_SpaazaFileStream, IncrementalExportsStream):
         if self.cursor_field not in schema["properties"]:
             schema["properties"] = {**schema["properties"], self.cursor_field: {"type": ["null", "string"]}}
         return schema
+
+    def as_airbyte_stream(self) -> AirbyteStream:
+        """Schemaless, the cursor column is inside `data`."""
+        stream = super().as_airbyte_stream()
+        if self.schemaless:
+            stream.default_cursor_field = [DATA_COLUMN, self.cursor_field]
+        return stream
 
     def stream_slices(
         self,
