@@ -1,6 +1,6 @@
 """Run the connector from a checkout: `python main.py spec`."""
 
-from source_exports.run import run
+from source_exports.startup import main
 
 if __name__ == "__main__":
-    run()
+    main()

@@ -3,7 +3,7 @@
 from setuptools import find_packages, setup
 
 RUNTIME = [
-    "airbyte-cdk>=7.28,<8",
+    "airbyte-cdk==7.39.1",  # exactly: source_exports/cdk_seam.py mirrors its internals (README: Upgrading the CDK)
     "requests>=2.31",
     "pendulum>=3",
     "ijson>=3.2",
@@ -33,5 +33,5 @@ setup(
     python_requires=">=3.10,<3.13",
     install_requires=RUNTIME,
     extras_require={"tests": TESTS, "demo": DEMO, "dev": TESTS + DEMO},
-    entry_points={"console_scripts": ["source-exports=source_exports.run:run"]},
+    entry_points={"console_scripts": ["source-exports=source_exports.startup:main"]},
 )

@@ -13,12 +13,16 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, List, Mapping
 
-from airbyte_cdk.models import SyncMode
+from source_exports import startup
 
-from source_exports.download.reader import ExportFile, ExportFileReader
-from source_exports.run import exit_without_teardown, launch
-from source_exports.source import SourceExports
-from source_exports.streams import ExportsStream
+startup.install()  # as the `source-exports` command does, before airbyte-cdk and pyarrow are imported
+
+from airbyte_cdk.models import SyncMode  # noqa: E402
+
+from source_exports.download.reader import ExportFile, ExportFileReader  # noqa: E402
+from source_exports.run import exit_without_teardown, launch  # noqa: E402
+from source_exports.source import SourceExports  # noqa: E402
+from source_exports.streams import ExportsStream  # noqa: E402
 
 STREAM = "bench_output"
 

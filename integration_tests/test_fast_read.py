@@ -7,9 +7,12 @@ STATE (with its record count) and stream status must match, value by value and k
 PostHog's events stream (per-row transform, then batches) is compared the same way.
 """
 
+import logging
 import re
 
 import pytest
+from airbyte_cdk.models import AirbyteLogMessage, AirbyteMessage, Level
+from airbyte_cdk.models import Type as MessageType
 
 from integration_tests.fake_servers.storage import FakeStorage
 from integration_tests.fast_read_harness import (
@@ -223,3 +226,73 @@ def test_given_a_damaged_posthog_row_when_read_fast_and_slow_then_same_rows_befo
     assert errors and "field: properties" in errors[0][1] and "row: " in errors[0][1]
     records = [dict(item[2]) for item in fast if item[0] == "RECORD"]
     assert 0 < len(records) < 2_600 and damaged["uuid"] not in {record["uuid"] for record in records}
+
+
+class QueueingStream(FileStream):
+    """Plain rows, with a LOG queued on the source's message repository before the third row."""
+
+    def __init__(self, source: HarnessSource) -> None:
+        super().__init__("queued", None, ["exports/tricky.csv"])
+        self.source = source
+
+    def read_records(self, sync_mode, stream_slice=None, **kwargs):
+        for number in range(5):
+            if number == 2:
+                self.source.message_repository.emit_message(
+                    AirbyteMessage(type=MessageType.LOG, log=AirbyteLogMessage(level=Level.INFO, message="queued"))
+                )
+            yield {"id": number, "created_at": "2025-01-01T00:00:00Z"}
+        self.advance_cursor("2025-01-01T00:00:00Z")
+
+
+def records_and_queued_logs(messages):
+    return [
+        ("LOG",) if message["type"] == "LOG" else ("RECORD", message["record"]["data"]["id"])
+        for message in messages
+        if message["type"] == "RECORD" or (message["type"] == "LOG" and message["log"]["message"] == "queued")
+    ]
+
+
+def test_given_a_message_queued_between_rows_when_read_fast_and_slow_then_it_comes_out_at_the_same_place():
+    fast_source, slow_source = HarnessSource([]), HarnessSource([])
+    fast_source._streams, slow_source._streams = [QueueingStream(fast_source)], [QueueingStream(slow_source)]
+    fast = run_read(ExportsEntrypoint, fast_source, catalog_for(fast_source._streams))
+    slow = run_read(SlowEntrypoint, slow_source, catalog_for(slow_source._streams))
+
+    expected = [("RECORD", 0), ("RECORD", 1), ("LOG",), ("RECORD", 2), ("RECORD", 3), ("RECORD", 4)]
+    assert records_and_queued_logs(slow) == expected
+    assert records_and_queued_logs(fast) == expected
+
+
+class Collect(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append((record.levelname, record.getMessage()))
+
+
+@pytest.fixture
+def airbyte_log():
+    """The debug-or-not lines of the `airbyte` loggers during a test; their levels restored after."""
+    logger, handler = logging.getLogger("airbyte"), Collect()
+    level = logger.level
+    logger.addHandler(handler)
+    yield handler.lines
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+@pytest.mark.parametrize("log_level, debug", [("debug", True), ("info", False)])
+def test_given_platform_log_level_when_read_fast_then_debug_lines_follow_it_as_in_the_cdk(
+    monkeypatch, airbyte_log, log_level, debug
+):
+    monkeypatch.setenv("LOG_LEVEL", log_level)
+    source = HarnessSource([])
+    source._streams = [QueueingStream(source)]
+
+    run_read(ExportsEntrypoint, source, catalog_for(source._streams))
+
+    assert (("DEBUG", "Debug logs enabled") in airbyte_log) is debug
+    assert (("DEBUG", "Syncing configured stream: queued") in airbyte_log) is debug

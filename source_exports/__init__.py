@@ -1,9 +1,18 @@
-"""source-exports: an Airbyte source for vendor export APIs."""
+"""source-exports: an Airbyte source for vendor export APIs.
 
-from source_exports import startup
+Importing the package changes nothing in the process; the `source-exports` command applies its
+start-up settings itself (`startup.main`).
+"""
 
-startup.install()  # before airbyte-cdk is imported: see startup.py
-
-from source_exports.source import SourceExports  # noqa: E402
+from typing import Any
 
 __all__ = ["SourceExports"]
+
+
+def __getattr__(name: str) -> Any:
+    """`SourceExports` on first use, so that `startup.main` runs before airbyte-cdk is imported."""
+    if name == "SourceExports":
+        from source_exports.source import SourceExports
+
+        return SourceExports
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,7 +7,7 @@ hint saying what the user can do. `to_traced_exception` maps them to the CDK's f
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, Type
 
 from airbyte_cdk.models import FailureType, StreamDescriptor
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
@@ -67,6 +67,8 @@ class DownloadError(TransientError):
 
 class StorageHostDown(DownloadError):
     """One storage host failed several files in a row: the stream stops instead of trying every other file."""
+
+
 class CorruptFileError(TransientError):
     """A downloaded file's compressed bytes are damaged or cut short, even after downloading it again."""
 
@@ -75,8 +77,27 @@ class ErrorPageError(DownloadError):
     """The storage host answered with an error or login page where an export file was expected."""
 
 
+class UnreadableAnswer(TransientError):
+    """A vendor answered a body that is not JSON, or not the JSON shape its API documents.
+
+    Proxies, captive portals, load balancers and outages answer this way and the next sync
+    usually reads fine; a URL setting that points at the wrong host does too, so hints name it.
+    """
+
+
 class VendorJobFailed(ExportsError):
-    """A vendor-side export job ended in a failed state; the vendor's own text is in `message`."""
+    """A vendor-side export job ended in a failed state; the vendor's own text is in `message`.
+
+    The vendor's side failed, not the connector: transient (the next sync creates the job again),
+    or a config error when the vendor says the account must change (`account=True`, e.g. billing).
+    """
+
+    failure_type = FailureType.transient_error
+
+    def __init__(self, message: str, *, account: bool = False, hint: Optional[str] = None, **context: Any) -> None:
+        if account:
+            self.failure_type = FailureType.config_error
+        super().__init__(message, hint=hint, **context)
 
 
 class JobTimeout(TransientError):
@@ -87,6 +108,22 @@ class RecordParseError(ExportsError):
     """A row in a downloaded file could not be parsed; names the file and row."""
 
     failure_type = FailureType.config_error
+
+
+TRANSIENT_CLIENT_STATUSES = frozenset({408, 409, 425, 429})
+"""4xx answers meaning "not now" rather than "not this": timeout, conflict, too early, rate limit."""
+
+
+def error_for_status(status: int) -> Type[ExportsError]:
+    """The error class for an HTTP error status that no rule of the vendor's `errors.py` names.
+
+    One decision for every vendor: a 4xx is about this config or account (`ConfigError`) unless it
+    means "not now" (`TRANSIENT_CLIENT_STATUSES`); a 5xx or anything else is the vendor's side
+    (`TransientError`). Neither is a bug of the connector, so neither is `system_error`.
+    """
+    if 400 <= status < 500 and status not in TRANSIENT_CLIENT_STATUSES:
+        return ConfigError
+    return TransientError
 
 
 def to_traced_exception(

@@ -7,10 +7,11 @@ it. Under `ExportsEntrypoint` the read takes this path instead:
 - `ExportsEntrypoint.read` enables batches (`download.batch.enable_batches`), so file-backed
   streams that yield `ExportFileReader.records()` / `read_many()` get `RecordBatch`es of
   pre-encoded rows;
-- `SourceExports._read_stream` hands each stream to `read_stream` below, which keeps the CDK's
-  own `Stream.read` (slices, checkpoints, STATE after the rows of each slice) and
-  `AbstractSource.read` (STARTED/COMPLETE/INCOMPLETE statuses, error traces classified by
-  `SourceExports._serialize_exception`), and only replaces the per-row work: a batch becomes one
+- `SourceExports.read_stream_messages` (called through `cdk_seam.SourceSeam`) hands each stream
+  to `read_stream` below, which keeps the CDK's own `Stream.read` (slices, checkpoints, STATE
+  after the rows of each slice) and `AbstractSource.read` (STARTED/COMPLETE/INCOMPLETE statuses,
+  error traces classified by `SourceExports.traced_exception`), and only replaces the per-row
+  work: a batch becomes one
   `BatchMessage`, which the entrypoint counts (`sourceStats.recordCount` on the next STATE) and
   writes as RECORD lines with a single join. Plain rows are grouped into batches the same way.
 
@@ -28,9 +29,11 @@ from typing import Any, Iterator, List, Optional, Union
 import orjson
 from airbyte_cdk.models import AirbyteMessage, AirbyteStreamStatus, ConfiguredAirbyteStream
 from airbyte_cdk.models import Type as MessageType
+from airbyte_cdk.sources.streams.http import HttpStream
 from airbyte_cdk.sources.utils.transform import TransformConfig
 from airbyte_cdk.utils.stream_status_utils import as_airbyte_message as stream_status_as_airbyte_message
 
+from source_exports import cdk_seam
 from source_exports.download.batch import ROWS_PER_BATCH, RecordBatch
 
 
@@ -75,7 +78,23 @@ def read_stream(
     state_manager: Any,
     internal_config: Any,
 ) -> Iterator[Union[AirbyteMessage, BatchMessage]]:
-    """`AbstractSource._read_stream` with batches: same state handling, same message order."""
+    """The CDK's per-stream read (`cdk_seam.MIRRORED`) with batches: same state handling and message order.
+
+    Queued messages (the source's message repository) go out before the item that follows them,
+    after the rows already read, as the CDK emits them.
+    """
+    if internal_config.page_size and isinstance(stream_instance, HttpStream):
+        logger.info(f"Setting page size for {stream_instance.name} to {internal_config.page_size}")
+        stream_instance.page_size = internal_config.page_size
+    logger.debug(
+        f"Syncing configured stream: {configured_stream.stream.name}",
+        extra={
+            "sync_mode": configured_stream.sync_mode,
+            "primary_key": configured_stream.primary_key,
+            "cursor_field": configured_stream.cursor_field,
+        },
+    )
+    stream_instance.log_stream_sync_configuration()
     stream_name = configured_stream.stream.name
     stream_state = state_manager.get_stream_state(stream_name, stream_instance.namespace)
     if stream_state == {"__ab_no_cursor_state_message": True}:
@@ -83,12 +102,11 @@ def read_stream(
     if "state" in dir(stream_instance):
         stream_instance.state = stream_state
         logger.info(f"Setting state of {source.name} stream to {stream_state}")
-    stream_instance.log_stream_sync_configuration()
     items = stream_instance.read(
-        configured_stream, logger, source._slice_logger, stream_state, state_manager, internal_config
+        configured_stream, logger, cdk_seam.slice_logger(source), stream_state, state_manager, internal_config
     )
     transformer = stream_instance.transformer
-    transform = TransformConfig.NoTransform not in transformer._config
+    transform = TransformConfig.NoTransform not in cdk_seam.transform_flags(transformer)
     namespace = stream_instance.namespace
     rows: List[Mapping[str, Any]] = []
     count = 0
@@ -113,6 +131,10 @@ def read_stream(
                 logger.info(f"Marking stream {stream_name} as RUNNING")
                 yield stream_status_as_airbyte_message(configured_stream.stream, AirbyteStreamStatus.RUNNING)
             count += len(batch) if batch is not None else 1
+        queued = list(cdk_seam.source_queue(source))
+        if queued:
+            yield from flush()
+            yield from queued
         if batch is not None:
             yield from flush()
             yield BatchMessage(stream_name, namespace, batch)
@@ -126,9 +148,5 @@ def read_stream(
         else:
             yield from flush()
             yield item
-        queued = list(source._emit_queued_messages())
-        if queued:
-            yield from flush()
-            yield from queued
     yield from flush()
     logger.info(f"Read {count} records from {stream_name} stream")

@@ -17,11 +17,13 @@ from typing import Iterable, List, Optional, Union
 
 import orjson
 from airbyte_cdk.entrypoint import AirbyteEntrypoint
+from airbyte_cdk.logger import is_platform_debug_log_enabled
 from airbyte_cdk.models import AirbyteMessage, AirbyteMessageSerializer, AirbyteStateType, Type
 from airbyte_cdk.sources.connector_state_manager import HashableStreamDescriptor
 from airbyte_cdk.sources.utils.schema_helpers import split_config
 from airbyte_cdk.utils.constants import ENV_REQUEST_CACHE_PATH
 
+from source_exports import cdk_seam
 from source_exports.download.batch import enable_batches
 from source_exports.errors import ConfigError, to_traced_exception
 from source_exports.fast_read import BatchMessage
@@ -53,23 +55,29 @@ class ExportsEntrypoint(AirbyteEntrypoint):
         """`read` as the CDK runs it, but serialised with *this* class's `airbyte_message_to_string`.
 
         The CDK's `run` calls `AirbyteEntrypoint.airbyte_message_to_string` by class name, which
-        bypasses an override; every other command goes through the CDK unchanged.
+        bypasses an override; every other command goes through the CDK unchanged. The copy is
+        checked against the CDK's source (`cdk_seam.MIRRORED`).
         """
         if parsed_args.command != "read":
             yield from super().run(parsed_args)
             return
-        self.logger.setLevel(logging.DEBUG if getattr(parsed_args, "debug", False) else logging.INFO)
+        if getattr(parsed_args, "debug", False) or is_platform_debug_log_enabled():
+            self.logger.setLevel(logging.DEBUG)
+            logging.getLogger("airbyte").setLevel(logging.DEBUG)
+            self.logger.debug("Debug logs enabled")
+        else:
+            self.logger.setLevel(logging.INFO)
         source_spec = self.source.spec(self.logger)
         with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as temp_dir:
             os.environ[ENV_REQUEST_CACHE_PATH] = temp_dir
             try:
                 config = self.source.configure(self.source.read_config(parsed_args.config), temp_dir)
-                yield from map(self.airbyte_message_to_string, self._emit_queued_messages(self.source))
+                yield from map(self.airbyte_message_to_string, cdk_seam.entrypoint_queue(self))
                 catalog = self.source.read_catalog(parsed_args.catalog)
                 state = read_state_or_explain(self.source, parsed_args.state)
                 yield from map(self.airbyte_message_to_string, self.read(source_spec, config, catalog, state))
             finally:
-                yield from map(self.airbyte_message_to_string, self._emit_queued_messages(self.source))
+                yield from map(self.airbyte_message_to_string, cdk_seam.entrypoint_queue(self))
 
     def read(self, source_spec, config, catalog, state):  # noqa: ANN001 (CDK signature)
         with enable_batches():

@@ -18,6 +18,7 @@ from airbyte_cdk.sources.streams import Stream
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_exports import fast_read
+from source_exports.cdk_seam import SourceSeam
 from source_exports.config import CommonConfig
 from source_exports.download import limits
 from source_exports.download.batch import batches_enabled
@@ -51,7 +52,7 @@ def config_file_problem(path: str) -> Optional[str]:
     return None
 
 
-class SourceExports(AbstractSource):
+class SourceExports(SourceSeam, AbstractSource):
     """Reads export files and export metadata from Cargo, SourceCraft CI, Spaaza and PostHog."""
 
     def spec(self, logger: logging.Logger) -> ConnectorSpecification:
@@ -169,8 +170,8 @@ class SourceExports(AbstractSource):
         self._refuse_duplicate_names(streams)
         return streams
 
-    def _read_stream(self, logger, stream_instance, configured_stream, state_manager, internal_config):  # noqa: ANN001
-        """Under `ExportsEntrypoint` rows travel in batches (see `fast_read`); otherwise the CDK's path.
+    def read_stream_messages(self, stock, logger, stream_instance, configured_stream, state_manager, internal_config):  # noqa: ANN001
+        """Under `ExportsEntrypoint` rows travel in batches (see `fast_read`); otherwise the CDK's path, `stock()`.
 
         Either way the stream's ESTIMATE traces go out in order with its records.
         """
@@ -179,15 +180,13 @@ class SourceExports(AbstractSource):
                 self, logger, stream_instance, configured_stream, state_manager, internal_config
             )
         else:
-            messages = super()._read_stream(logger, stream_instance, configured_stream, state_manager, internal_config)
+            messages = stock()
         return with_estimates(messages, getattr(stream_instance, "estimate", None))
 
     @staticmethod
-    def _serialize_exception(
-        stream_descriptor: StreamDescriptor, e: Exception, stream_instance: Optional[Stream] = None
-    ) -> AirbyteTracedException:
+    def traced_exception(error: Exception, stream_descriptor: StreamDescriptor) -> AirbyteTracedException:
         """The one boundary where our errors become Airbyte failures with a classified type."""
-        return to_traced_exception(e, stream_descriptor)
+        return to_traced_exception(error, stream_descriptor)
 
     @staticmethod
     def _present_vendors(config: Mapping[str, Any]) -> list:

@@ -7,6 +7,7 @@ from source_exports.errors import (
     ConfigError,
     DownloadError,
     RecordParseError,
+    UnreadableAnswer,
     VendorJobFailed,
     to_traced_exception,
 )
@@ -27,7 +28,9 @@ def test_given_each_error_class_when_traced_then_failure_type_matches_taxonomy()
         ConfigError("x"): FailureType.config_error,
         AuthError("x"): FailureType.config_error,
         DownloadError("x"): FailureType.transient_error,
-        VendorJobFailed("x", job_id="1", state="ERROR"): FailureType.system_error,
+        VendorJobFailed("x", job_id="1", state="ERROR"): FailureType.transient_error,
+        VendorJobFailed("x", account=True): FailureType.config_error,
+        UnreadableAnswer("x"): FailureType.transient_error,
         RecordParseError("x"): FailureType.config_error,
     }
     for error, failure_type in cases.items():

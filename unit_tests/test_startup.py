@@ -1,5 +1,6 @@
-"""`startup`: the faster attribute-doc reader gives exactly what `attributes_doc` gives, and is installed."""
+"""The faster attribute-doc reader (`cdk_seam`) gives exactly what `attributes_doc` gives; `startup` installs it."""
 
+import functools
 import importlib
 import inspect
 import sys
@@ -11,8 +12,8 @@ import serpyco_rs
 from airbyte_cdk.models import airbyte_protocol
 from attributes_doc._base import FStringFound
 
-from source_exports import startup
-from source_exports.startup import fast_attributes_doc
+from source_exports import cdk_seam, startup
+from source_exports.cdk_seam import fast_attributes_doc
 
 SAMPLE = '''
 class Base:
@@ -107,26 +108,25 @@ def test_given_builtin_classes_when_read_then_no_docs():
     assert fast_attributes_doc(dict) == attributes_doc.get_attributes_doc(dict) == {}
 
 
-def test_given_the_package_is_imported_then_serpyco_uses_the_fast_reader():
-    for name in startup.PATCHED:
-        assert importlib.import_module(name).get_attributes_doc.__wrapped__ is fast_attributes_doc
-
-
 def test_given_the_fast_reader_when_a_serializer_is_built_then_its_json_schema_is_unchanged(monkeypatch):
-    fast = serpyco_rs.Serializer(airbyte_protocol.AirbyteMessage, omit_none=True).get_json_schema()
-    original = importlib.import_module("functools").cache(attributes_doc.get_attributes_doc)
-    for name in startup.PATCHED:
-        monkeypatch.setattr(importlib.import_module(name), "get_attributes_doc", original)
-    assert serpyco_rs.Serializer(airbyte_protocol.AirbyteMessage, omit_none=True).get_json_schema() == fast
+    for reader in (fast_attributes_doc, attributes_doc.get_attributes_doc):
+        for name in cdk_seam.SERPYCO_PATCHED:
+            monkeypatch.setattr(importlib.import_module(name), "get_attributes_doc", functools.cache(reader))
+        schema = serpyco_rs.Serializer(airbyte_protocol.AirbyteMessage, omit_none=True).get_json_schema()
+        if reader is fast_attributes_doc:
+            fast = schema
+    assert schema == fast
 
 
 def test_given_no_pool_chosen_when_installed_then_jemalloc_is_asked_for(monkeypatch):
     monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    monkeypatch.setattr(cdk_seam, "speed_up_serpyco", lambda: None)
     startup.install()
     assert startup.os.environ["ARROW_DEFAULT_MEMORY_POOL"] == "jemalloc"
 
 
 def test_given_a_pool_chosen_by_the_user_when_installed_then_it_is_kept(monkeypatch):
     monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "system")
+    monkeypatch.setattr(cdk_seam, "speed_up_serpyco", lambda: None)
     startup.install()
     assert startup.os.environ["ARROW_DEFAULT_MEMORY_POOL"] == "system"

@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
 
 import requests
 
-from source_exports.errors import TransientError
+from source_exports.errors import TransientError, UnreadableAnswer
 from source_exports.http import build_session, retry_policy
 from source_exports.redact import strip_query
 from source_exports.vendors.cargo.config import CargoConfig
@@ -118,7 +118,7 @@ class CargoClient:
         try:
             answer = response.json()
         except ValueError as error:
-            raise TransientError(
+            raise UnreadableAnswer(
                 f"Cargo answered HTTP {response.status_code} with a body that is not JSON",
                 url=strip_query(url),
                 **dict(context or {}),

@@ -11,7 +11,7 @@ from typing import Any, Mapping, Optional
 
 import requests
 
-from source_exports.errors import AuthError, ConfigError, ExportsError, TransientError
+from source_exports.errors import AuthError, ConfigError, ExportsError, TransientError, error_for_status
 from source_exports.http import RETRYABLE_STATUSES
 from source_exports.redact import strip_query
 
@@ -99,4 +99,4 @@ def classify(response: requests.Response, context: Optional[Mapping[str, Any]] =
             **common,
             **context,
         )
-    return ExportsError(f"Unexpected answer from Cargo ({detail})", **common, **context)
+    return error_for_status(status)(f"Unexpected answer from Cargo ({detail})", **common, **context)

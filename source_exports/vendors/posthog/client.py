@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 
-from source_exports.errors import DownloadError, TransientError
+from source_exports.errors import DownloadError, TransientError, UnreadableAnswer
 from source_exports.http import build_session, retry_policy
 from source_exports.redact import strip_query
 from source_exports.vendors.posthog.config import PostHogConfig
@@ -178,7 +178,7 @@ class PostHogClient:
         try:
             return response.json()
         except ValueError as error:
-            raise TransientError(
+            raise UnreadableAnswer(
                 f"Could not {action}: PostHog answered HTTP {response.status_code} with a non-JSON body",
                 vendor=VENDOR,
                 url=strip_query(response.url or ""),

@@ -12,7 +12,7 @@ from typing import Any, Mapping, Optional
 
 import requests
 
-from source_exports.errors import AuthError, ConfigError, ExportsError, TransientError
+from source_exports.errors import AuthError, ConfigError, ExportsError, TransientError, error_for_status
 from source_exports.redact import strip_query
 
 VENDOR = "PostHog"
@@ -110,4 +110,4 @@ def classify(response: requests.Response, action: str, needs_write: bool = False
         return TransientError(message, hint="PostHog's rate limit was hit repeatedly; retry the sync later", **context)
     if status >= 500:
         return TransientError(message, hint="PostHog had a server error; the sync can be retried", **context)
-    return ConfigError(message, hint="PostHog refused the request; check the posthog settings", **context)
+    return error_for_status(status)(message, hint="PostHog refused the request; check the posthog settings", **context)

@@ -185,7 +185,8 @@ class FileDownloadJob:
     def _failure(self, export_id: str, status: str, export: Mapping[str, Any]) -> VendorJobFailed:
         error = export.get("error") or export.get("latest_error") or "no error message"
         hint = "Check the export's logs in PostHog; the next sync creates a new export for this window"
-        if status == "FailedBilling":
+        billing = status == "FailedBilling"
+        if billing:
             hint = "PostHog refused the export for billing reasons; check the organisation's plan"
         return VendorJobFailed(
             f"PostHog's {self.label} ended {status}: {error}",
@@ -193,6 +194,7 @@ class FileDownloadJob:
             job_id=export_id,
             state=status,
             hint=hint,
+            account=billing,
         )
 
 

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import requests
 
-from source_exports.errors import TransientError
+from source_exports.errors import TransientError, UnreadableAnswer
 from source_exports.http import build_session, retry_policy
 from source_exports.vendors.sourcecraft.errors import VENDOR, raise_for_response
 
@@ -107,9 +107,9 @@ class SourceCraftClient:
         try:
             body = response.json()
         except ValueError as error:
-            raise TransientError(
+            raise UnreadableAnswer(
                 f"SourceCraft answered {action} with a body that is not JSON", vendor=VENDOR, url=url
             ) from error
         if not isinstance(body, dict):
-            raise TransientError(f"SourceCraft answered {action} with JSON that is not an object", vendor=VENDOR)
+            raise UnreadableAnswer(f"SourceCraft answered {action} with JSON that is not an object", vendor=VENDOR)
         return body

@@ -11,7 +11,7 @@ from typing import Any, Mapping, Optional
 
 import requests
 
-from source_exports.errors import AuthError, ConfigError, DownloadError, ExportsError, TransientError
+from source_exports.errors import AuthError, ConfigError, DownloadError, TransientError, error_for_status
 
 VENDOR = "SourceCraft"
 
@@ -64,4 +64,4 @@ def raise_for_response(response: requests.Response, action: str, stream: Optiona
         )
     if status == 429 or status >= 500:
         raise TransientError(text, hint="SourceCraft is busy or unavailable; the sync can be retried later", **context)
-    raise ExportsError(text, hint="Quote the request_id when you report this to SourceCraft", **context)
+    raise error_for_status(status)(text, hint="Quote the request_id when you report this to SourceCraft", **context)

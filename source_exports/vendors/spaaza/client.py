@@ -19,7 +19,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional
 
 import requests
 
-from source_exports.errors import ExportsError, TransientError
+from source_exports.errors import ExportsError, TransientError, UnreadableAnswer
 from source_exports.http import build_session, create_policy, retry_policy
 from source_exports.redact import strip_query
 from source_exports.vendors.spaaza.config import SpaazaConfig
@@ -60,7 +60,7 @@ class SpaazaClient:
         params.update(limit=limit, offset=offset)
         page = self._call("GET", "/tasks", params=params)
         if not isinstance(page, list):
-            raise ExportsError(
+            raise UnreadableAnswer(
                 f"Spaaza answered GET /tasks with {type(page).__name__}, not a JSON array",
                 vendor=VENDOR,
                 url=strip_query(self.base_url),
@@ -137,7 +137,7 @@ class SpaazaClient:
         answer = self._call("GET", f"/tasks/{task_id}/download_url", task_id=task_id, stream=stream)
         url = answer.get("url") if isinstance(answer, dict) else None
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise ExportsError(
+            raise UnreadableAnswer(
                 f"Spaaza's download_url answer for task {task_id} has no usable 'url'",
                 vendor=VENDOR,
                 job_id=task_id,
@@ -185,7 +185,7 @@ class SpaazaClient:
         try:
             return response.json()
         except ValueError as error:
-            raise ExportsError(
+            raise UnreadableAnswer(
                 f"Spaaza answered {what} with a body that is not JSON: {response.text[:200]!r}",
                 vendor=VENDOR,
                 stream=stream,
@@ -196,7 +196,7 @@ class SpaazaClient:
     @staticmethod
     def _require_task(task: Any, what: str, task_id: Optional[int] = None) -> Task:
         if not isinstance(task, dict) or "id" not in task:
-            raise ExportsError(
+            raise UnreadableAnswer(
                 f"Spaaza answered {what} without a task object",
                 vendor=VENDOR,
                 job_id=task_id,

@@ -12,7 +12,14 @@ from typing import Any, Optional
 
 import requests
 
-from source_exports.errors import AuthError, ConfigError, ExportsError, TransientError, VendorJobFailed
+from source_exports.errors import (
+    AuthError,
+    ConfigError,
+    ExportsError,
+    TransientError,
+    VendorJobFailed,
+    error_for_status,
+)
 
 VENDOR = "Spaaza"
 
@@ -106,4 +113,4 @@ def classify_error(
         )
     if status == 429 or status >= 500:
         return TransientError(said, hint="Spaaza kept failing after retries; the sync can be retried later", **context)
-    return ExportsError(said, hint="This request was refused; the message above is Spaaza's own", **context)
+    return error_for_status(status)(said, hint="This request was refused; the message above is Spaaza's own", **context)

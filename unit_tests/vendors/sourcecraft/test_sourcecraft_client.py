@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from source_exports.errors import AuthError, ExportsError, TransientError
+from source_exports.errors import AuthError, ConfigError, TransientError
 from source_exports.vendors.sourcecraft.client import SourceCraftClient
 from source_exports.vendors.sourcecraft.errors import SourceCraftNotFound
 
@@ -57,7 +57,7 @@ def test_given_slugs_with_special_characters_when_requesting_then_each_is_one_qu
         (404, SourceCraftNotFound, "Check org_slug and repo_slug"),
         (429, TransientError, "busy or unavailable"),
         (503, TransientError, "busy or unavailable"),
-        (400, ExportsError, "Quote the request_id"),
+        (400, ConfigError, "Quote the request_id"),
     ],
 )
 def test_given_error_status_when_requesting_then_classified_with_message_and_request_id(

@@ -3,7 +3,7 @@
 import pytest
 import requests
 
-from source_exports.errors import ExportsError
+from source_exports.errors import ConfigError
 from source_exports.vendors.spaaza.errors import classify_error, vendor_message
 
 
@@ -30,9 +30,9 @@ def test_given_error_body_shape_when_extracting_then_vendor_text(body, expected)
     assert vendor_message(response(400, body)) == expected
 
 
-def test_given_unclassified_refusal_when_classifying_then_base_error_with_status_call_and_text():
+def test_given_unclassified_refusal_when_classifying_then_config_error_with_status_call_and_text():
     error = classify_error(response(422, '{"message": "bad segment"}'), "POST /tasks", stream="spaaza_users")
-    assert type(error) is ExportsError
+    assert type(error) is ConfigError
     assert error.user_message.startswith("Spaaza answered HTTP 422 to POST /tasks: bad segment")
     assert error.context["stream"] == "spaaza_users"
 

@@ -1,0 +1,76 @@
+"""PostHog's answers and exports get the failure types of the vendor contract (source_exports/vendors/README.md)."""
+
+import logging
+from datetime import datetime
+
+import pytest
+from airbyte_cdk.models import FailureType
+
+from source_exports.errors import UnreadableAnswer, VendorJobFailed, to_traced_exception
+from source_exports.vendors.posthog.client import PostHogClient
+from source_exports.vendors.posthog.config import FileDownloadConfig, PostHogConfig
+from source_exports.vendors.posthog.jobs import FileDownloadJob, JobSettings
+from source_exports.vendors.posthog.windows import UTC, Window
+
+API = "https://eu.posthog.com"
+LISTING = f"{API}/api/environments/7/batch_exports/"
+EXPORT = f"{API}/api/environments/7/file_download_batch_exports/e-1/"
+
+
+def client() -> PostHogClient:
+    return PostHogClient(PostHogConfig.from_block({"api_key": "phx_secret", "api_url": API, "environment_id": "7"}))
+
+
+@pytest.mark.parametrize(
+    "status, failure_type",
+    [
+        (400, FailureType.config_error),
+        (401, FailureType.config_error),
+        (403, FailureType.config_error),
+        (404, FailureType.config_error),
+        (422, FailureType.config_error),
+        (408, FailureType.transient_error),
+        (409, FailureType.transient_error),
+        (425, FailureType.transient_error),
+        (429, FailureType.transient_error),
+        (500, FailureType.transient_error),
+        (503, FailureType.transient_error),
+    ],
+)
+def test_given_error_status_when_listing_then_failure_type_per_contract(requests_mock, status, failure_type):
+    requests_mock.get(LISTING, status_code=status, json={"type": "x", "code": "x", "detail": "no", "attr": None})
+
+    with pytest.raises(Exception) as caught:
+        client().check_access()
+
+    assert to_traced_exception(caught.value).failure_type == failure_type
+    assert f"HTTP {status}: no" in str(caught.value)
+
+
+def test_given_body_that_is_not_json_when_listing_then_unreadable_answer_is_transient(requests_mock):
+    requests_mock.get(LISTING, status_code=200, text="<html>maintenance</html>")
+
+    with pytest.raises(UnreadableAnswer) as caught:
+        client().check_access()
+
+    assert to_traced_exception(caught.value).failure_type == FailureType.transient_error
+
+
+@pytest.mark.parametrize(
+    "status, failure_type",
+    [("Failed", FailureType.transient_error), ("FailedBilling", FailureType.config_error)],
+)
+def test_given_export_that_ended_failed_when_running_then_vendor_job_failed_per_contract(
+    requests_mock, status, failure_type
+):
+    requests_mock.post(f"{API}/api/environments/7/file_download_batch_exports/", status_code=201, json={"id": "e-1"})
+    requests_mock.get(EXPORT, json={"id": "e-1", "status": status, "error": "quota"})
+    window = Window(datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 1, 2, tzinfo=UTC))
+    settings = JobSettings(poll_interval_seconds=1.0, poll_timeout_seconds=60.0, concurrency_retries=0)
+    logger, no_sleep = logging.getLogger("test"), lambda _: None
+    job = FileDownloadJob(client(), "events", window, FileDownloadConfig(), settings, logger, no_sleep, lambda: 0.0)
+
+    with pytest.raises(VendorJobFailed, match=f"ended {status}: quota") as caught:
+        job.run()
+
+    assert to_traced_exception(caught.value).failure_type == failure_type
