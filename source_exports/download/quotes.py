@@ -25,6 +25,7 @@ import io
 from typing import Any, BinaryIO, Optional
 
 QUOTE = 0x22
+COMMA, CR, LF = ord(","), ord("\r"), ord("\n")
 OPENS_AFTER = (ord(","), ord("\r"), ord("\n"), QUOTE)
 CLOSES_BEFORE = (ord(","), ord("\r"), ord("\n"), QUOTE)
 BOM = b"\xef\xbb\xbf"
@@ -81,34 +82,39 @@ class QuoteCheck(io.RawIOBase):
         self.position += len(data)
 
     def _scan(self, data: bytes, start: int) -> None:
+        """Whole-block boolean masks rather than arrays per quote: quote-heavy data (JSON in a cell,
+        every quote doubled) holds a quote every few bytes, and per-quote gathers cost more than
+        the parse itself. A quote next to another quote always passes both rules (`""`)."""
         import numpy as np
 
-        view = np.frombuffer(data, dtype=np.uint8)
-        if self._close_pending and start < len(view):
+        if start >= len(data):
+            return
+        view = np.frombuffer(data, dtype=np.uint8, offset=start)
+        if self._close_pending:
             self._close_pending = False
-            if view[start] not in CLOSES_BEFORE:
+            if view[0] not in CLOSES_BEFORE:
                 self.violation = f"text after a closing quote (byte {self.position + start})"
                 return
-        quotes = np.flatnonzero(view[start:] == QUOTE) + start
-        if not len(quotes):
+        quote = view == QUOTE
+        if not quote.any():
             self._last = int(view[-1])
             return
-        # byte before and after each quote, using the carried byte / a marker past the end
-        before = np.empty(len(quotes), dtype=np.int16)
-        first = quotes == 0
-        before[~first] = view[quotes[~first] - 1]
-        before[first] = self._last
-        after = np.full(len(quotes), -1, dtype=np.int16)
-        inside = quotes + 1 < len(view)
-        after[inside] = view[quotes[inside] + 1]
-        opening = np.arange(len(quotes)) % 2 == (1 if self._odd else 0)
-        bad_open = opening & ~np.isin(before, OPENS_AFTER)
-        bad_close = ~opening & (after >= 0) & ~np.isin(after, CLOSES_BEFORE)
-        bad = np.flatnonzero(bad_open | bad_close)
-        if len(bad):
-            where = self.position + int(quotes[bad[0]])
-            self.violation = f"quote at byte {where} is not at a field boundary"
+        edge = quote | (view == COMMA) | (view == LF) | (view == CR)
+        inside = np.bitwise_and(np.cumsum(quote, dtype=np.uint8), 1, dtype=np.uint8).view(bool)  # wraps: parity kept
+        if self._odd:
+            inside = ~inside
+        # a quote that leaves us inside opened a field: the byte before it must be an edge
+        edge_before = np.empty_like(edge)
+        edge_before[0] = self._last in OPENS_AFTER
+        edge_before[1:] = edge[:-1]
+        # a quote that leaves us outside closed one: the byte after it must be an edge (or come later)
+        edge_after = np.empty_like(edge)
+        edge_after[-1] = True
+        edge_after[:-1] = edge[1:]
+        bad = quote & np.where(inside, ~edge_before, ~edge_after)
+        if bad.any():
+            self.violation = f"quote at byte {self.position + start + int(np.argmax(bad))} is not at a field boundary"
             return
-        self._odd = bool((len(quotes) % 2) ^ self._odd)
-        self._close_pending = not opening[-1] and after[-1] < 0
+        self._odd = bool(inside[-1])
+        self._close_pending = bool(quote[-1] and not inside[-1])
         self._last = int(view[-1])
