@@ -25,10 +25,21 @@ import io
 from typing import Any, BinaryIO, Optional
 
 QUOTE = 0x22
-COMMA, CR, LF = ord(","), ord("\r"), ord("\n")
 OPENS_AFTER = (ord(","), ord("\r"), ord("\n"), QUOTE)
 CLOSES_BEFORE = (ord(","), ord("\r"), ord("\n"), QUOTE)
 BOM = b"\xef\xbb\xbf"
+
+
+def _edge_table() -> Any:
+    import numpy as np
+
+    table = np.zeros(256, dtype=bool)
+    table[list(OPENS_AFTER)] = True
+    return table
+
+
+EDGE = _edge_table()
+"""byte → may stand next to a field's quote: before an opening one, after a closing one (the same set)."""
 
 
 class QuoteCheck(io.RawIOBase):
@@ -82,9 +93,9 @@ class QuoteCheck(io.RawIOBase):
         self.position += len(data)
 
     def _scan(self, data: bytes, start: int) -> None:
-        """Whole-block boolean masks rather than arrays per quote: quote-heavy data (JSON in a cell,
-        every quote doubled) holds a quote every few bytes, and per-quote gathers cost more than
-        the parse itself. A quote next to another quote always passes both rules (`""`)."""
+        """Opening and closing quotes are alternate entries of the quote positions (numpy strides,
+        no per-quote parity arrays); each needs one gathered neighbour and one table lookup. A
+        quote next to another quote always passes both rules (`""`)."""
         import numpy as np
 
         if start >= len(data):
@@ -92,29 +103,30 @@ class QuoteCheck(io.RawIOBase):
         view = np.frombuffer(data, dtype=np.uint8, offset=start)
         if self._close_pending:
             self._close_pending = False
-            if view[0] not in CLOSES_BEFORE:
+            if not EDGE[view[0]]:  # the same set as before an opening quote
                 self.violation = f"text after a closing quote (byte {self.position + start})"
                 return
-        quote = view == QUOTE
-        if not quote.any():
-            self._last = int(view[-1])
+        quotes = np.flatnonzero(view == QUOTE)
+        last = int(view[-1])
+        if not len(quotes):
+            self._last = last
             return
-        edge = quote | (view == COMMA) | (view == LF) | (view == CR)
-        inside = np.bitwise_and(np.cumsum(quote, dtype=np.uint8), 1, dtype=np.uint8).view(bool)  # wraps: parity kept
-        if self._odd:
-            inside = ~inside
-        # a quote that leaves us inside opened a field: the byte before it must be an edge
-        edge_before = np.empty_like(edge)
-        edge_before[0] = self._last in OPENS_AFTER
-        edge_before[1:] = edge[:-1]
-        # a quote that leaves us outside closed one: the byte after it must be an edge (or come later)
-        edge_after = np.empty_like(edge)
-        edge_after[-1] = True
-        edge_after[:-1] = edge[1:]
-        bad = quote & np.where(inside, ~edge_before, ~edge_after)
-        if bad.any():
-            self.violation = f"quote at byte {self.position + start + int(np.argmax(bad))} is not at a field boundary"
+        first_open = 1 if self._odd else 0
+        opens, closes = quotes[first_open::2], quotes[1 - first_open :: 2]
+        bad = []  # the first misplaced opening quote and the first misplaced closing one
+        if len(opens) and opens[0] == 0 and not EDGE[self._last]:
+            bad.append(0)
+        inner = opens[1:] if len(opens) and opens[0] == 0 else opens
+        before_ok = EDGE[view[inner - 1]]
+        if not before_ok.all():
+            bad.append(int(inner[int(np.argmin(before_ok))]))
+        inner = closes[:-1] if len(closes) and closes[-1] == len(view) - 1 else closes
+        after_ok = EDGE[view[inner + 1]]
+        if not after_ok.all():
+            bad.append(int(inner[int(np.argmin(after_ok))]))
+        if bad:
+            self.violation = f"quote at byte {self.position + start + min(bad)} is not at a field boundary"
             return
-        self._odd = bool(inside[-1])
-        self._close_pending = bool(quote[-1] and not inside[-1])
-        self._last = int(view[-1])
+        self._odd = bool((len(quotes) + first_open) % 2)
+        self._close_pending = bool(len(closes) and closes[-1] == len(view) - 1)
+        self._last = last
