@@ -27,12 +27,12 @@ from source_exports.download.quotes import QuoteCheck
 ROW_NUMBER = object()
 """Marks the field that carries the 1-based row number in `tail`."""
 
-CSV_BLOCK_SIZE = 1 << 18
-"""pyarrow's CSV reader holds several blocks (read-ahead, allocator caches): peak RSS grows by
-~25 MB per MB of block size. Every block costs a fixed ~100 µs of Python and kernel calls, which
-at 64 KiB was a third of the CPU time on quote-heavy rows; 256 KiB costs ~5 MB more
-(docs/performance.md). A row longer than a block makes pyarrow fail; that file then continues
-on the row path."""
+CSV_BLOCK_SIZE = 3 << 16
+"""pyarrow's CSV reader holds several blocks (read-ahead, allocator caches): peak RSS grows with
+the block size (~+14 MB from 64 to 256 KiB at 1M rows). Every block also costs a fixed ~100 µs of
+Python and kernel calls, which at 64 KiB was a third of the CPU time on quote-heavy rows; 192 KiB
+keeps nearly all of 256 KiB's gain and stays under the 150 MB budget (docs/performance.md). A row
+longer than a block makes pyarrow fail; that file then continues on the row path."""
 JSONL_BLOCK_SIZE = 1 << 17
 """Small on purpose: the dicts orjson builds to validate a 128 KiB block stay in the CPU caches and
 pymalloc reuses their memory block after block; with 1 MiB blocks the encoder took 2.7 s per 1M
