@@ -119,7 +119,7 @@ def escape_json_strings(column: Any) -> Any:
     the column's data holds at all; most columns of real exports hold none and cost only the scan.
     Otherwise the whole data buffer is escaped at once by `bytes.replace` (backslash first), and
     each value's new offset is its old one plus the bytes the escapes before it added, counted
-    with numpy. pyarrow's `replace_substring` does the same per value at a fifth of the speed,
+    with numpy. pyarrow's `replace_substring` does the same per value at a third of the speed,
     which made quote-heavy columns (JSON in a cell) the slowest part of a read.
     """
     import numpy as np
