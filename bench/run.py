@@ -30,11 +30,13 @@ from pathlib import Path
 from typing import Any, BinaryIO, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from bench import route
-from bench.data import generate
+from bench.data import SHAPES, generate
 from bench.posthog_data import FORMATS as POSTHOG_FORMATS
 from bench.posthog_data import generate_events
 
-FORMATS = ("csv", "csv.gz", "jsonl", "parquet")
+FILE_FORMATS = ("csv", "csv.gz", "jsonl", "parquet")
+FORMATS = FILE_FORMATS + tuple(f"{shape}:{fmt}" for shape in SHAPES if shape != "mixed" for fmt in FILE_FORMATS)
+"""What `--formats` takes besides the PostHog ones: `FORMAT` (the `mixed` shape) or `SHAPE:FORMAT` (bench/data.py)."""
 RECORD = b'{"type":"RECORD"'
 OUTPUT_DIR = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
 """tmpfs for the pipelines' output (a few hundred MB per run, deleted after counting); else the temp dir."""
@@ -50,6 +52,8 @@ class Measurement:
     seconds: float
     peak_rss_mb: float
     file_mb: float
+    cpu_seconds: float = 0.0
+    """User + system CPU time of the child (all its threads): steadier than wall time on a busy machine."""
 
     @property
     def rows_per_second(self) -> float:
@@ -102,8 +106,9 @@ def measure(command: Sequence[str], fmt: str, pipeline: str, file_mb: float) -> 
         errors: List[bytes] = []
         drain = threading.Thread(target=lambda: errors.append(child.stderr.read()), daemon=True)
         drain.start()
-        code = child.wait()
+        _, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - started
+        child.returncode = code = os.waitstatus_to_exitcode(status)
         done.set()
         poller.join()
         drain.join()
@@ -112,7 +117,7 @@ def measure(command: Sequence[str], fmt: str, pipeline: str, file_mb: float) -> 
     if code != 0 or failures:
         detail = (b"".join(failures) or b"".join(errors))[-2000:].decode(errors="replace")
         raise RuntimeError(f"{pipeline} on {fmt} failed (exit {code}): {detail}")
-    return Measurement(fmt, pipeline, rows, seconds, peak[0], file_mb)
+    return Measurement(fmt, pipeline, rows, seconds, peak[0], file_mb, usage.ru_utime + usage.ru_stime)
 
 
 def count_records(output: BinaryIO) -> Tuple[int, List[bytes]]:
@@ -126,6 +131,12 @@ def count_records(output: BinaryIO) -> Tuple[int, List[bytes]]:
     return rows, failures
 
 
+def split_format(fmt: str) -> Tuple[str, str]:
+    """`json:csv.gz` → (`json`, `csv.gz`); a bare format is of the `mixed` shape."""
+    shape, _, file_format = fmt.rpartition(":")
+    return shape or "mixed", file_format
+
+
 def connector_command(fmt: str, endpoint: Dict[str, Any], folder: Path, python: str = sys.executable) -> List[str]:
     """The installed command over a fake vendor (`endpoint` has its config), else `bench.library` on the URL."""
     vendor = {"cargo_config": route.STREAM, "posthog_config": route.POSTHOG_STREAM}
@@ -136,7 +147,7 @@ def connector_command(fmt: str, endpoint: Dict[str, Any], folder: Path, python: 
         (folder / "catalog.json").write_text(json.dumps(route.catalog(stream)))
         command = str(Path(python).parent / "source-exports")
         return [command, "read", "--config", str(folder / "config.json"), "--catalog", str(folder / "catalog.json")]
-    return [python, "-m", "bench.library", fmt, endpoint["url"]]
+    return [python, "-m", "bench.library", split_format(fmt)[1], endpoint["url"]]
 
 
 @contextlib.contextmanager
@@ -165,10 +176,17 @@ def run_bench(
     warmup: int = 1,
 ) -> List[Dict[str, Measurement]]:
     """Median measurements per format: [{"connector": m, "lean": m}, ...], both pipelines run by `python`."""
-    paths = generate(data_dir, rows)
+    paths: Dict[str, Path] = {}
+    for shape in dict.fromkeys(split_format(fmt)[0] for fmt in formats if fmt not in POSTHOG_FORMATS):
+        prefix = "" if shape == "mixed" else f"{shape}:"
+        paths.update({prefix + fmt: path for fmt, path in generate(data_dir, rows, shape).items()})
     if set(formats) & set(POSTHOG_FORMATS):
         paths.update(generate_events(data_dir, rows))
-    cargo_formats = [fmt for fmt in formats if fmt in ("csv", "csv.gz") and csv_route == "cargo"]
+    cargo_formats = [
+        fmt
+        for fmt in formats
+        if fmt not in POSTHOG_FORMATS and split_format(fmt)[1] in ("csv", "csv.gz") and csv_route == "cargo"
+    ]
     results = []
     with served({fmt: paths[fmt] for fmt in formats}, cargo_formats) as endpoints, tempfile.TemporaryDirectory(
         prefix="bench-"
@@ -177,7 +195,8 @@ def run_bench(
             file_mb = paths[fmt].stat().st_size / 1e6
             runs: Dict[str, List[Measurement]] = {"connector": [], "lean": []}
             command = connector_command(fmt, endpoints[fmt], Path(scratch), python)
-            lean = [python, "-m", "bench.lean", fmt.replace("posthog.", ""), endpoints[fmt]["url"]]
+            lean_format = fmt.replace("posthog.", "") if fmt in POSTHOG_FORMATS else split_format(fmt)[1]
+            lean = [python, "-m", "bench.lean", lean_format, endpoints[fmt]["url"]]
             for run in range(warmup + repeat):  # warm-up runs: bytecode written, file and page caches filled
                 for name, pipeline in (("connector", command), ("lean", lean)):
                     measured = measure(pipeline, fmt, name, file_mb)
@@ -196,7 +215,7 @@ def median(items: List[Measurement]) -> Measurement:
 
 HEADER = (
     f"{'format':<15} {'pipeline':<10} {'route':<16} {'rows':>10} {'wall s':>8} {'rows/s':>10} {'MB/s':>7} "
-    f"{'peak RSS MB':>11} {'ratio':>6}"
+    f"{'peak RSS MB':>11} {'ratio':>6} {'cpu s':>7} {'cpu ratio':>9}"
 )
 
 
@@ -210,10 +229,12 @@ def print_row(result: Dict[str, Measurement], rows: int, connector_route: str) -
     lean = result["lean"]
     for name, item in result.items():
         ratio = item.rows_per_second / lean.rows_per_second if lean.rows_per_second else 0.0
+        cpu_ratio = lean.cpu_seconds / item.cpu_seconds if item.cpu_seconds else 0.0
         where = connector_route if name == "connector" else "requests+stdlib"
         print(
             f"{item.format:<15} {name:<10} {where:<16} {item.rows:>10,} {item.seconds:>8.2f} "
-            f"{item.rows_per_second:>10,.0f} {item.mb_per_second:>7.1f} {item.peak_rss_mb:>11.0f} {ratio:>6.2f}",
+            f"{item.rows_per_second:>10,.0f} {item.mb_per_second:>7.1f} {item.peak_rss_mb:>11.0f} {ratio:>6.2f} "
+            f"{item.cpu_seconds:>7.2f} {cpu_ratio:>9.2f}",
             flush=True,
         )
         if item.rows != rows:

@@ -30,6 +30,18 @@ CLOSES_BEFORE = (ord(","), ord("\r"), ord("\n"), QUOTE)
 BOM = b"\xef\xbb\xbf"
 
 
+def _edge_table() -> Any:
+    import numpy as np
+
+    table = np.zeros(256, dtype=bool)
+    table[list(OPENS_AFTER)] = True
+    return table
+
+
+EDGE = _edge_table()
+"""byte → may stand next to a field's quote: before an opening one, after a closing one (the same set)."""
+
+
 class QuoteCheck(io.RawIOBase):
     """A read-through view of `stream` that records the first strict-quoting violation it sees."""
 
@@ -81,34 +93,40 @@ class QuoteCheck(io.RawIOBase):
         self.position += len(data)
 
     def _scan(self, data: bytes, start: int) -> None:
+        """Opening and closing quotes are alternate entries of the quote positions (numpy strides,
+        no per-quote parity arrays); each needs one gathered neighbour and one table lookup. A
+        quote next to another quote always passes both rules (`""`)."""
         import numpy as np
 
-        view = np.frombuffer(data, dtype=np.uint8)
-        if self._close_pending and start < len(view):
+        if start >= len(data):
+            return
+        view = np.frombuffer(data, dtype=np.uint8, offset=start)
+        if self._close_pending:
             self._close_pending = False
-            if view[start] not in CLOSES_BEFORE:
+            if not EDGE[view[0]]:  # the same set as before an opening quote
                 self.violation = f"text after a closing quote (byte {self.position + start})"
                 return
-        quotes = np.flatnonzero(view[start:] == QUOTE) + start
+        quotes = np.flatnonzero(view == QUOTE)
+        last = int(view[-1])
         if not len(quotes):
-            self._last = int(view[-1])
+            self._last = last
             return
-        # byte before and after each quote, using the carried byte / a marker past the end
-        before = np.empty(len(quotes), dtype=np.int16)
-        first = quotes == 0
-        before[~first] = view[quotes[~first] - 1]
-        before[first] = self._last
-        after = np.full(len(quotes), -1, dtype=np.int16)
-        inside = quotes + 1 < len(view)
-        after[inside] = view[quotes[inside] + 1]
-        opening = np.arange(len(quotes)) % 2 == (1 if self._odd else 0)
-        bad_open = opening & ~np.isin(before, OPENS_AFTER)
-        bad_close = ~opening & (after >= 0) & ~np.isin(after, CLOSES_BEFORE)
-        bad = np.flatnonzero(bad_open | bad_close)
-        if len(bad):
-            where = self.position + int(quotes[bad[0]])
-            self.violation = f"quote at byte {where} is not at a field boundary"
+        first_open = 1 if self._odd else 0
+        opens, closes = quotes[first_open::2], quotes[1 - first_open :: 2]
+        bad = []  # the first misplaced opening quote and the first misplaced closing one
+        if len(opens) and opens[0] == 0 and not EDGE[self._last]:
+            bad.append(0)
+        inner = opens[1:] if len(opens) and opens[0] == 0 else opens
+        before_ok = EDGE[view[inner - 1]]
+        if not before_ok.all():
+            bad.append(int(inner[int(np.argmin(before_ok))]))
+        inner = closes[:-1] if len(closes) and closes[-1] == len(view) - 1 else closes
+        after_ok = EDGE[view[inner + 1]]
+        if not after_ok.all():
+            bad.append(int(inner[int(np.argmin(after_ok))]))
+        if bad:
+            self.violation = f"quote at byte {self.position + start + min(bad)} is not at a field boundary"
             return
-        self._odd = bool((len(quotes) % 2) ^ self._odd)
-        self._close_pending = not opening[-1] and after[-1] < 0
-        self._last = int(view[-1])
+        self._odd = bool((len(quotes) + first_open) % 2)
+        self._close_pending = bool(len(closes) and closes[-1] == len(view) - 1)
+        self._last = last

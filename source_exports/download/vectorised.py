@@ -31,9 +31,11 @@ LOGGER = logging.getLogger("airbyte")
 ROW_NUMBER = object()
 """Marks the field that carries the 1-based row number in `tail`."""
 
-CSV_BLOCK_SIZE = 1 << 16
-"""pyarrow's CSV reader holds several blocks (read-ahead, allocator caches): peak RSS grows by
-~25 MB per MB of block size, while speed is flat from 64 KiB up (docs/performance.md). A row
+CSV_BLOCK_SIZE = 3 << 16
+"""pyarrow's CSV reader holds several blocks (read-ahead, allocator caches): peak RSS grows with
+the block size (~+14 MB from 64 to 256 KiB at 1M rows). Every block also costs a fixed ~100 µs of
+Python and kernel calls, which at 64 KiB was a third of the CPU time on quote-heavy rows; 192 KiB
+keeps nearly all of 256 KiB's gain and stays under the 150 MB budget (docs/performance.md). A row
 longer than a block makes pyarrow fail; that file then continues on the row path."""
 JSONL_BLOCK_SIZE = 1 << 17
 """Small on purpose: the dicts orjson builds to validate a 128 KiB block stay in the CPU caches and
@@ -118,22 +120,42 @@ def escape_json_strings(column: Any) -> Any:
     """A string column with every value escaped for the inside of a JSON string literal, as orjson does.
 
     One C-speed scan (`bytes.translate` deleting every ordinary byte) finds which special bytes
-    the column's data holds at all; only those get a `replace_substring` pass (backslash first).
-    Most columns of real exports hold none and cost only the scan.
+    the column's data holds at all; most columns of real exports hold none and cost only the scan.
+    Otherwise the whole data buffer is escaped at once by `bytes.replace` (backslash first), and
+    each value's new offset is its old one plus the bytes the escapes before it added, counted
+    with numpy. pyarrow's `replace_substring` does the same per value at a third of the speed,
+    which made quote-heavy columns (JSON in a cell) the slowest part of a read.
     """
-    import pyarrow.compute as pc
+    import numpy as np
+    import pyarrow as pa
 
-    data = column.buffers()[2]
-    if data is None:
+    validity, offsets, data = column.buffers()
+    if data is None or not len(column):
         return column
-    present = data.to_pybytes().translate(None, _ORDINARY)
+    bounds = np.frombuffer(offsets, dtype=np.int32, count=len(column) + 1, offset=column.offset * 4)
+    start, end = int(bounds[0]), int(bounds[-1])
+    raw = data[start:end].to_pybytes()
+    present = raw.translate(None, _ORDINARY)
     if not present:
         return column
+    view = np.frombuffer(raw, dtype=np.uint8)
+    relative = bounds - start
+    shifted = relative.astype(np.int64)
     for code in _ESCAPE_ORDER:
         if _BYTES[code] in present:
-            column = pc.replace_substring(column, chr(code), _ESCAPES[code])
-    return column
-
+            escape = _ESCAPES[code].encode()
+            shifted += (len(escape) - 1) * np.searchsorted(np.flatnonzero(view == code), relative)
+            raw = raw.replace(_BYTES[code], escape)
+    if len(raw) >= 1 << 31:
+        raise Unsupported("a column's escaped text exceeds 2 GiB")
+    shifted = np.concatenate((np.zeros(column.offset, dtype=np.int64), shifted))  # the bitmap keeps its offset
+    return pa.Array.from_buffers(
+        pa.string(),
+        len(column),
+        [validity, pa.py_buffer(shifted.astype(np.int32)), pa.py_buffer(raw)],
+        null_count=column.null_count,
+        offset=column.offset,
+    )
 
 
 def object_pieces(layout: Any, block: Any, first_row: int, encode: Any, quote: str = "") -> List[Any]:

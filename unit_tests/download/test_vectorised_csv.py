@@ -67,7 +67,43 @@ CASES = {
     "not UTF-8": b"id,a\n" + b"1,x\n" * 60 + b"2,\xff\xfe\n",
     "metadata name in header": b"id,job,_ab_source_row\n1,own,7\n",
     "extra values column in header": b"id,_ab_extra_values\n1,x\n",
+    "a BOM and a quoted first cell": '\ufeff"id",a\r\n"1","x"\r\n'.encode(),
 }
+
+
+def quoted(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
+
+
+def shaped(make_row: Any, rows: int = 120) -> bytes:
+    return "".join(make_row(i) for i in range(rows)).encode()
+
+
+def enrichment(i: int) -> str:
+    return orjson.dumps({"a": {"b": [i, "x"]}, "s": f'say "{i}" C:\\x', "u": "ü"}).decode()
+
+
+def long_text(i: int) -> str:
+    return f'Word {i}, "quoted" — ' * 40 + "\n"
+
+
+SHAPES = {  # the benchmark's data shapes (bench/data.py), small
+    "JSON with doubled quotes in every row": b"id,enrichment,status\r\n"
+    + shaped(lambda i: f"{i},{quoted(enrichment(i))},ok\r\n"),
+    "embedded newlines in every row": b"id,text\n" + shaped(lambda i: f'{i},"line {i}\nnext\r\nlast, ""q"""\n'),
+    "long text cells": b"id,body\r\n" + shaped(lambda i: f"{i},{quoted(long_text(i))}\r\n", rows=20),
+    "many columns": (",".join(f"c{k}" for k in range(60)) + "\r\n").encode()
+    + shaped(lambda i: ",".join(quoted(f"{i}, {k}") if k % 7 == 0 else str(i * k) for k in range(60)) + "\r\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+@pytest.mark.parametrize("block_size", [256, 1 << 16])
+def test_given_a_benchmark_data_shape_when_read_vectorised_then_rows_match_and_go_through_pyarrow(name, block_size):
+    slow, fast, batches = read_both(SHAPES[name], block_size=block_size)
+    assert fast == slow and slow[1] is None
+    if block_size > 256:  # with 256-byte blocks, rows wider than a block go to the row path
+        assert vectorised_rows(batches) == len(slow[0]) > 0
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -132,6 +168,19 @@ def test_given_special_characters_when_escaped_then_they_match_orjson_byte_for_b
         b'""',
         b'"plain"',
     ]
+
+
+def test_given_sliced_columns_with_nulls_when_escaped_then_each_value_matches_orjson():
+    import pyarrow as pa
+
+    values = ['a"b', None, "\\", "", 'x\ny"', None, "\x01\"\\"] * 3
+    column = pa.array(values)
+    for start, length in [(0, len(values)), (1, 5), (4, 9), (20, 1), (5, 0)]:
+        piece = column.slice(start, length)
+        escaped = vectorised.escape_json_strings(piece)
+        expected = [None if value is None else orjson.dumps(value)[1:-1].decode() for value in values[start:][:length]]
+        assert escaped.to_pylist() == expected
+        escaped.validate(full=True)
 
 
 def test_given_batches_when_written_in_the_envelope_then_lines_equal_the_row_encoding():

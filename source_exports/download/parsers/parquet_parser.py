@@ -26,6 +26,8 @@ READ_BUFFER = 1 << 16
 
 def to_json_value(value: Any) -> Any:
     """Convert the Python objects pyarrow returns into values a JSON record can carry."""
+    if value.__class__ is str:  # most values, and UTC timestamps `batch_rows` already spelled: one check
+        return value
     if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):

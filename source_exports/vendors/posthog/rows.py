@@ -8,7 +8,8 @@ files; records carry them as objects so destinations can query them. Timestamps 
 
 from __future__ import annotations
 
-from typing import Any, Dict, Tuple
+from datetime import datetime
+from typing import Any, Dict, Optional, Tuple
 
 import orjson
 
@@ -30,6 +31,29 @@ TIMESTAMP_COLUMNS: Dict[str, Tuple[str, ...]] = {
 }
 
 
+def respell_timestamp(value: str) -> Optional[str]:
+    """`normalise_timestamp(value)`, with a shortcut for the two spellings PostHog writes.
+
+    '2025-01-01 00:00:00.123456+00:00' and '2025-01-01 00:00:00+00:00' (or with a 'T'), which
+    `fromisoformat` accepts, only need their separator and zone respelled: no datetime is
+    formatted. Three columns of every event take this path; anything else takes the general one.
+    """
+    size = len(value)
+    if (
+        (size == 32 and value[19] == "." or size == 25)
+        and value.endswith("+00:00")
+        and value[4] == value[7] == "-"
+        and value[10] in " T"
+        and value[13] == value[16] == ":"
+    ):
+        try:
+            datetime.fromisoformat(value)  # a valid date and time, digits where the separators say
+        except ValueError:
+            return normalise_timestamp(value)  # which decides what else it may be
+        return value[:10] + "T" + (value[11:26] + "Z" if size == 32 else value[11:19] + ".000000Z")
+    return normalise_timestamp(value)
+
+
 class RowTransform:
     """Callable applied to every row of one model's files (kept small: it runs per record)."""
 
@@ -39,21 +63,20 @@ class RowTransform:
         self.time_columns = TIMESTAMP_COLUMNS.get(model, ("_inserted_at",))
 
     def __call__(self, row: Row) -> Row:
+        get = row.get
         for column in self.json_columns:
-            value = row.get(column)
-            if isinstance(value, str):
-                row[column] = self._json(value, column, row)
+            value = get(column)
+            if value.__class__ is str:
+                row[column] = self._json(value, column, row) if value else None
         for column in self.time_columns:
-            value = row.get(column)
-            if isinstance(value, str):
-                normalised = normalise_timestamp(value)
+            value = get(column)
+            if value.__class__ is str:
+                normalised = respell_timestamp(value)
                 if normalised is not None:
                     row[column] = normalised
         return row
 
     def _json(self, text: str, column: str, row: Row) -> Any:
-        if not text:
-            return None
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError as error:

@@ -43,3 +43,28 @@ def test_given_broken_json_text_when_transformed_then_error_names_stream_file_ro
 def test_given_persons_row_when_transformed_then_only_person_columns_are_parsed():
     row = RowTransform("persons", "posthog_persons")({"properties": '{"email": "a@b"}', "set": '{"x": 1}'})
     assert row == {"properties": {"email": "a@b"}, "set": '{"x": 1}'}
+
+
+def test_given_many_spellings_when_respelled_then_same_as_normalise_timestamp():
+    import random
+
+    from source_exports.vendors.posthog.rows import respell_timestamp
+    from source_exports.vendors.posthog.windows import normalise_timestamp
+    from unit_tests.vendors.posthog.test_posthog_windows import spellings
+
+    rng = random.Random(5)
+    texts = [spellings(rng) for _ in range(5000)]
+    texts += [text.replace("Z", "+00:00") for text in texts]
+    texts += [
+        "2025-02-30 00:00:00+00:00",
+        "2025-01-01 24:00:00+00:00",
+        "2025-01-01 23:59:60.000000+00:00",
+        "2025-01-01 00:00:00.0000a0+00:00",
+        "2025-01-01 00:00:00,000000+00:00",
+        "2025-01-01T00:00:00.000000+00:00",
+        "9999-12-31 23:59:59.999999+00:00",
+        "0001-01-01 00:00:00+00:00",
+    ]
+    assert [respell_timestamp(text) for text in texts] == [normalise_timestamp(text) for text in texts]
+    assert respell_timestamp("2025-01-01 00:00:00.086401+00:00") == "2025-01-01T00:00:00.086401Z"
+    assert respell_timestamp("2025-01-01 00:00:00+00:00") == "2025-01-01T00:00:00.000000Z"
