@@ -352,6 +352,7 @@ def test_given_posthog_busy_beyond_the_retry_budget_when_reading_then_classified
     with FakeVendors(vendors=["posthog"]) as fakes:
         config = fakes.config()
         config["posthog"]["concurrency_retries"] = 1
+        config["posthog"]["export_concurrency"] = 1  # one export at a time: both refusals meet the same job
         fakes.posthog.faults.too_many_concurrent(times=2, retry_after=0)
         failed = cli.run("read", config, posthog_events_catalog())
         error = stream_errors(failed)["posthog_events"]
@@ -369,6 +370,7 @@ def test_given_posthog_poll_slower_than_the_job_timeout_when_reading_then_timeou
     with FakeVendors(vendors=["posthog"]) as fakes:
         config = fakes.config()
         config["posthog"]["poll_timeout_minutes"] = 0.01  # 0.6 s
+        config["posthog"]["export_concurrency"] = 1  # the slow answers all go to the first window's job
         fakes.posthog.faults.delay(0.4, times=4)  # create + polls answer slowly: the job outlives the timeout
         failed = cli.run("read", config, posthog_events_catalog())
         error = stream_errors(failed)["posthog_events"]
