@@ -125,10 +125,8 @@ class ExportPlan:
         if self._units is None:
             self._units = list(self._planned_units())
             if self._units:
-                self._logger.info(
-                    f"Spaaza: {len(self._units)} export task(s) planned for this sync, "
-                    f"up to {self.concurrency} at once"
-                )
+                planned = len(self._units)
+                self._logger.info(f"Spaaza: {planned} export task(s) planned for this sync, {self.concurrency} at once")
         return self._units
 
     def _planned_units(self) -> Iterable[Unit]:
