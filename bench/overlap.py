@@ -7,6 +7,9 @@ and at the configured concurrency, side by side in one run:
   ceil(windows / export_concurrency) × export seconds; printed: wall time / that.
 - SourceCraft: `--artifacts` small CSV artifacts of one run, storage answering each request after
   `--latency` seconds, read by `sourcecraft_artifact_records`. Printed: concurrent / serial wall time.
+- Spaaza: `create_exports` full refreshes of four indexes whose export tasks take
+  `--spaaza-export-seconds` each (finished by elapsed time). Printed: sync time / the critical path,
+  ceil(4 / export_concurrency) × export seconds.
 Both print whether the two reads emitted the same records.
 """
 
@@ -25,9 +28,11 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from integration_tests.fake_servers.posthog import FakePostHog, iso
 from integration_tests.fake_servers.sourcecraft import FakeSourceCraft, csv_bytes
+from integration_tests.fake_servers.spaaza import FakeSpaaza
 from integration_tests.fake_servers.storage import FakeStorage
 
-PER_EXPORT = ("_ab_export_id", "_ab_source_file")
+PER_EXPORT = ("_ab_export_id", "_ab_source_file", "_ab_task_id")
+SPAAZA_INDEXES = ("users", "products", "product-variants", "vouchers")
 
 
 def read(command: str, config: Dict[str, Any], catalog: Dict[str, Any], state: Optional[List] = None) -> Tuple:
@@ -136,6 +141,37 @@ def sourcecraft_route(command: str, artifacts: int, latency: float, concurrency:
     )
 
 
+def spaaza_route(command: str, export_seconds: float, concurrency: int) -> None:
+    with FakeStorage() as storage, FakeSpaaza(storage, export_seconds=export_seconds) as spaaza:
+        streams = [f"spaaza_{index.replace('-', '_')}" for index in SPAAZA_INDEXES]
+        catalog = {
+            "streams": [
+                {
+                    "stream": {"name": name, "json_schema": {}, "supported_sync_modes": ["full_refresh"]},
+                    "sync_mode": "full_refresh",
+                    "destination_sync_mode": "overwrite",
+                }
+                for name in streams
+            ]
+        }
+        results = {}
+        for width in (1, concurrency):
+            block = spaaza.config_block(
+                exports=list(SPAAZA_INDEXES), create_exports=True, export_concurrency=width, poll_interval_seconds=0.2
+            )
+            results[width] = wall, sync, _ = read(command, {"spaaza": block}, catalog)
+            critical = math.ceil(len(SPAAZA_INDEXES) / width) * export_seconds
+            print(
+                f"spaaza      {len(SPAAZA_INDEXES)} exports × {export_seconds:g} s, export_concurrency {width:>2}: "
+                f"critical path {critical:5.1f} s; sync {sync:6.1f} s, ratio {sync / critical:.2f}; "
+                f"most tasks running at once {spaaza.max_in_progress}",
+                flush=True,
+            )
+            spaaza.max_in_progress = 0
+    same = [strip(row) for row in results[1][2]] == [strip(row) for row in results[concurrency][2]]
+    print(f"spaaza      {len(results[1][2]):,} records, same records in the same order: {same}", flush=True)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.overlap", description=__doc__.split("\n")[0])
     parser.add_argument("--python", default=sys.executable, help="interpreter whose bin/ holds source-exports")
@@ -145,7 +181,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--artifacts", type=int, default=1_000)
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--download-concurrency", type=int, default=8)
-    parser.add_argument("--routes", default="posthog,sourcecraft")
+    parser.add_argument("--spaaza-export-seconds", type=float, default=3.0)
+    parser.add_argument("--spaaza-export-concurrency", type=int, default=4)
+    parser.add_argument("--routes", default="posthog,sourcecraft,spaaza")
     args = parser.parse_args(argv)
     command = str(Path(args.python).parent / "source-exports")
     routes = args.routes.split(",")
@@ -153,6 +191,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         posthog_route(command, args.windows, args.export_seconds, args.export_concurrency)
     if "sourcecraft" in routes:
         sourcecraft_route(command, args.artifacts, args.latency, args.download_concurrency)
+    if "spaaza" in routes:
+        spaaza_route(command, args.spaaza_export_seconds, args.spaaza_export_concurrency)
 
 
 if __name__ == "__main__":

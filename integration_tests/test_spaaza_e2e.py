@@ -80,6 +80,11 @@ def created_tasks(spaaza: FakeSpaaza, index: str) -> List[Dict[str, Any]]:
     ]
 
 
+def in_window_order(tasks: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Window tasks by their start: created ahead in parallel, their ids need not follow the windows."""
+    return sorted(tasks, key=lambda task: task["trigger"]["segment"]["rules"][0].get("start_date", ""))
+
+
 def error_messages(result: CliResult) -> str:
     return " ".join(error["message"] for error in result.errors)
 
@@ -211,7 +216,7 @@ def test_given_incremental_when_syncing_twice_then_windows_then_only_new_rows(ca
     first = read(catalogs, config, ["spaaza_transactions", "spaaza_vouchers"], incremental=True)
     assert first.returncode == 0, first.stderr
 
-    windows = created_tasks(spaaza, "transactions")
+    windows = in_window_order(created_tasks(spaaza, "transactions"))
     assert len(windows) == 3  # 70 days in windows of 25
     rules = [task["trigger"]["segment"]["rules"][0] for task in windows]
     assert rules[0] == {
@@ -311,3 +316,99 @@ def test_given_wrong_token_when_reading_then_config_error_token_rejected(catalog
     result = read(catalogs, config_for(spaaza, exports=["users"], access_token_id="someone-else"), ["spaaza_users"])
     assert "token rejected" in error_messages(result)
     assert result.errors[0]["failure_type"] == "config_error"
+
+
+# exports of several streams overlap
+def without_task_columns(records: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    return [{k: v for k, v in record.items() if k not in ("_ab_task_id", "_ab_source_file")} for record in records]
+
+
+def test_given_three_streams_when_reading_with_concurrency_then_tasks_overlap_and_rows_equal_serial(
+    catalogs, storage: FakeStorage
+) -> None:
+    streams = ["spaaza_users", "spaaza_products", "spaaza_product_variants"]
+    indexes = ["users", "products", "product-variants"]
+    runs = {}
+    anchor = datetime.now(timezone.utc)  # both fakes hold the same dataset
+    for concurrency, hold in ((1, 0), (3, 3)):
+        with FakeSpaaza(storage, now=anchor, hold_until_executed=hold) as spaaza:
+            config = config_for(spaaza, exports=indexes, create_exports=True, export_concurrency=concurrency)
+            result = read(catalogs, config, streams)
+            assert result.returncode == 0, result.stderr
+            for index, stream in zip(indexes, streams):
+                (task,) = created_tasks(spaaza, index)
+                assert result.records(stream) == expected_records(spaaza, task, spaaza.rows[index])
+            assert spaaza.max_in_progress == concurrency  # 3: all started before any finished (held)
+            runs[concurrency] = {stream: without_task_columns(result.records(stream)) for stream in streams}
+    assert runs[3] == runs[1]
+
+
+def test_given_more_exports_than_the_concurrency_when_reading_then_at_most_that_many_in_progress(
+    catalogs, storage: FakeStorage
+) -> None:
+    with FakeSpaaza(storage, hold_until_executed=2) as spaaza:
+        start = iso(spaaza.clock - timedelta(days=70))
+        config = config_for(
+            spaaza, start, exports=["transactions", "users"], create_exports=True, window_days=15, export_concurrency=2
+        )
+        result = read(catalogs, config, ["spaaza_transactions", "spaaza_users"], incremental=True)
+        assert result.returncode == 0, result.stderr
+        windows = in_window_order(created_tasks(spaaza, "transactions"))
+        assert len(windows) == 5
+        assert spaaza.max_in_progress == 2
+        expected = [
+            record
+            for task in windows
+            for record in expected_records(
+                spaaza, task, spaaza.expected_rows("transactions", task["trigger"]["segment"])
+            )
+        ]
+        assert result.records("spaaza_transactions") == expected
+        (users_task,) = created_tasks(spaaza, "users")
+        assert result.records("spaaza_users") == expected_records(spaaza, users_task, spaaza.rows["users"])
+        cursors = [
+            state["stream"]["stream_state"]["timestamp"]
+            for state in result.states
+            if state["stream"]["stream_descriptor"]["name"] == "spaaza_transactions"
+        ]
+        assert cursors == sorted(cursors) and len(set(cursors)) >= 5  # window by window, in order
+
+
+def test_given_unselected_stream_when_reading_then_no_task_is_created_for_it(catalogs, spaaza: FakeSpaaza) -> None:
+    config = config_for(spaaza, exports=["users", "products", "vouchers"], create_exports=True)
+    result = read(catalogs, config, ["spaaza_users", "spaaza_products"])
+    assert result.returncode == 0, result.stderr
+    assert created_tasks(spaaza, "vouchers") == []
+    assert [len(created_tasks(spaaza, index)) for index in ("users", "products")] == [1, 1]
+
+
+def test_given_ambiguous_create_failure_ahead_when_reading_then_task_looked_up_not_duplicated(
+    catalogs, spaaza: FakeSpaaza
+) -> None:
+    spaaza.fail_after_acting("create", 503, times=2)
+    config = config_for(spaaza, exports=["users", "products", "product-variants"], create_exports=True)
+    result = read(catalogs, config, ["spaaza_users", "spaaza_products", "spaaza_product_variants"])
+    assert result.returncode == 0, result.stderr
+    for index in ("users", "products", "product-variants"):
+        (task,) = created_tasks(spaaza, index)
+        stream = f"spaaza_{index.replace('-', '_')}"
+        assert result.records(stream) == expected_records(spaaza, task, spaaza.rows[index])
+    assert len(spaaza.created_bodies) == 3
+
+
+def test_given_one_export_fails_when_reading_ahead_then_only_its_stream_fails(catalogs, storage: FakeStorage) -> None:
+    with FakeSpaaza(storage, hold_until_executed=2) as spaaza:
+        spaaza.fail_next_export(["index unavailable"])
+        config = config_for(spaaza, exports=["users", "products"], create_exports=True, export_concurrency=2)
+        result = read(catalogs, config, ["spaaza_users", "spaaza_products"])
+        (task,) = [
+            task
+            for task in created_tasks(spaaza, "users") + created_tasks(spaaza, "products")
+            if task["state"]["code"] == "ERROR"
+        ]
+        index = task["target"]["export_index"]
+        other = "products" if index == "users" else "users"
+        assert f"Spaaza export task {task['id']} ended in ERROR" in error_messages(result)
+        assert result.records(f"spaaza_{index}") == []
+        (good,) = created_tasks(spaaza, other)
+        assert result.records(f"spaaza_{other}") == expected_records(spaaza, good, spaaza.rows[other])

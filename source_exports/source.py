@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, List, Mapping, MutableMapping, Optional, Tuple
+from typing import Any, Callable, Iterator, List, Mapping, MutableMapping, Optional, Tuple
 
 from airbyte_cdk.models import (
     AirbyteCatalog,
     AirbyteConnectionStatus,
+    AirbyteMessage,
+    ConfiguredAirbyteCatalog,
     ConnectorSpecification,
     Status,
     StreamDescriptor,
@@ -54,6 +56,8 @@ def config_file_problem(path: str) -> Optional[str]:
 
 class SourceExports(SourceSeam, AbstractSource):
     """Reads export files and export metadata from Cargo, SourceCraft CI, Spaaza and PostHog."""
+
+    _selection: Optional[Tuple[ConfiguredAirbyteCatalog, Any]] = None
 
     def spec(self, logger: logging.Logger) -> ConnectorSpecification:
         """One card per vendor block (Airbyte's `groups`), each shown open although every block is optional."""
@@ -154,6 +158,22 @@ class SourceExports(SourceSeam, AbstractSource):
             return False, "; ".join(failures)
         return True, None
 
+    def read(
+        self, logger: logging.Logger, config: Mapping[str, Any], catalog: ConfiguredAirbyteCatalog, state: Any = None
+    ) -> Iterator[AirbyteMessage]:
+        """The CDK's read; streams with a `plan_read(catalog, state)` hook learn the selected streams first.
+
+        A hook returns a `close` run when the read ends (e.g. to stop work started ahead).
+        """
+        self._selection = catalog, state
+        self._closers: List[Callable[[], None]] = []
+        try:
+            yield from super().read(logger, config, catalog, state)
+        finally:
+            self._selection = None
+            for close in self._closers:
+                close()
+
     def streams(self, config: Mapping[str, Any]) -> List[Stream]:
         try:
             common = CommonConfig.from_config(config)
@@ -168,6 +188,11 @@ class SourceExports(SourceSeam, AbstractSource):
         except ExportsError as error:
             raise to_traced_exception(error) from error
         self._refuse_duplicate_names(streams)
+        if self._selection is not None:
+            for stream in streams:
+                plan_read = getattr(stream, "plan_read", None)
+                if plan_read is not None:
+                    self._closers.append(plan_read(*self._selection))
         return streams
 
     def read_stream_messages(self, stock, logger, stream_instance, configured_stream, state_manager, internal_config):  # noqa: ANN001

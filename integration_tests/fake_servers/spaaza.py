@@ -24,6 +24,7 @@ import io
 import itertools
 import json
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -118,8 +119,11 @@ class FakeSpaaza(FakeServer):
 
     Options: `polls_to_finish` (GETs of an executed task before it is DONE: the first answers
     INPROGRESS), `url_ttl_seconds`, `now` (dataset anchor), `page_limit_cap` (largest `limit` honoured),
-    `seed` (start with console-made DONE exports of users (CSV), products (JSON) and transactions
-    (CSV), an ERROR export and a non-export task, so a default config reads something).
+    `hold_until_executed` (executed tasks stay INPROGRESS until that many tasks were executed: proves
+    exports overlap without timing), `export_seconds` (for benchmarks: an executed task is DONE at the
+    first GET that long after its execution, instead of after `polls_to_finish` GETs), `seed` (start
+    with console-made DONE exports of users (CSV), products (JSON) and transactions (CSV), an ERROR
+    export and a non-export task, so a default config reads something).
     """
 
     config_key = "spaaza"
@@ -132,6 +136,8 @@ class FakeSpaaza(FakeServer):
         now: Optional[datetime] = None,
         page_limit_cap: int = 100,
         seed: bool = True,
+        hold_until_executed: int = 0,
+        export_seconds: float = 0.0,
     ) -> None:
         super().__init__()
         self.storage = storage
@@ -151,6 +157,13 @@ class FakeSpaaza(FakeServer):
         self._after_acting: Dict[str, List[int]] = {"create": [], "execute": []}
         self.unauthorized = 0
         self._not_done_answers = 0
+        self.hold_until_executed = hold_until_executed
+        self.executed = 0
+        self.export_seconds = export_seconds
+        self._executed_at: Dict[int, float] = {}
+        self.in_progress = 0
+        self.max_in_progress = 0
+        """Executed tasks not yet DONE or ERROR: now, and the most at any moment."""
         self.route("GET", r"/tasks", self._list)
         self.route("POST", r"/tasks", self._create)
         self.route("GET", r"/tasks/(?P<id>\d+)", self._get)
@@ -301,9 +314,12 @@ class FakeSpaaza(FakeServer):
             return spaaza_error(404, NOT_FOUND)
         with self._lock:
             left = self._polls_left.get(task["id"])
-            if left is not None and not self._never_finish:
+            held = self.executed < self.hold_until_executed
+            if left is not None and not self._never_finish and not held:
                 self._polls_left[task["id"]] = left - 1
                 finished = left - 1 <= 0
+                if self.export_seconds:
+                    finished = time.monotonic() - self._executed_at[task["id"]] >= self.export_seconds
             else:
                 finished = False
         if finished:
@@ -315,8 +331,13 @@ class FakeSpaaza(FakeServer):
         if task is None:
             return spaaza_error(404, NOT_FOUND)
         with self._lock:
+            self.executed += 1
+            if task["state"].get("code") != "INPROGRESS":
+                self.in_progress += 1
+                self.max_in_progress = max(self.max_in_progress, self.in_progress)
             task["state"].update(code="INPROGRESS", last_run_date=iso(datetime.now(timezone.utc)))
             self._polls_left[task["id"]] = self.polls_to_finish
+            self._executed_at[task["id"]] = time.monotonic()
         return self._answer_after_acting("execute", self._json(200, task))
 
     def _download_url(self, request: Request) -> Response:
@@ -338,6 +359,7 @@ class FakeSpaaza(FakeServer):
     def _finish(self, task: Dict[str, Any]) -> None:
         with self._lock:
             self._polls_left.pop(task["id"], None)
+            self.in_progress -= 1 if task["state"].get("code") == "INPROGRESS" else 0
             failure = self._failures.pop(0) if self._failures else None
             invalid = self._invalid_results > 0
             if invalid and failure is None:

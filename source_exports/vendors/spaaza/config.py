@@ -21,6 +21,8 @@ DEFAULT_WINDOW_DAYS = 30
 MAX_JOB_TIMEOUT_MINUTES = 1440.0
 MAX_POLL_INTERVAL_SECONDS = 600.0
 MAX_WINDOW_DAYS = 3660
+DEFAULT_EXPORT_CONCURRENCY = 3
+MAX_EXPORT_CONCURRENCY = 10
 MAX_CHAIN_ID = 2**53 - 1
 """The largest integer a JSON number carries exactly everywhere: a larger chain ID is a typo."""
 
@@ -44,6 +46,7 @@ class SpaazaConfig:
     job_timeout_seconds: float = DEFAULT_JOB_TIMEOUT_MINUTES * 60
     poll_interval_seconds: float = DEFAULT_POLL_INTERVAL_SECONDS
     window_days: int = DEFAULT_WINDOW_DAYS
+    export_concurrency: int = DEFAULT_EXPORT_CONCURRENCY
 
     @classmethod
     def from_block(cls, block: Mapping[str, Any]) -> SpaazaConfig:
@@ -65,6 +68,16 @@ class SpaazaConfig:
                 block, "poll_interval_seconds", DEFAULT_POLL_INTERVAL_SECONDS, MAX_POLL_INTERVAL_SECONDS
             ),
             window_days=int(parse_positive(block, "window_days", DEFAULT_WINDOW_DAYS, MAX_WINDOW_DAYS, integer=True)),
+            export_concurrency=int(
+                require_number(
+                    block.get("export_concurrency"),
+                    f"{PREFIX}.export_concurrency",
+                    DEFAULT_EXPORT_CONCURRENCY,
+                    1,
+                    MAX_EXPORT_CONCURRENCY,
+                    integer=True,
+                )
+            ),
         )
 
     @property

@@ -17,11 +17,12 @@ uses the configured catalog's schema), or a permissive schema when no export exi
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
-from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
 import pendulum
-from airbyte_cdk.models import AirbyteStream, SyncMode
+from airbyte_cdk.models import AirbyteStream, ConfiguredAirbyteCatalog, SyncMode
 
 from source_exports.download.parsers import get_parser
 from source_exports.download.parsers.csv_parser import EXTRA_VALUES_COLUMN
@@ -33,6 +34,7 @@ from source_exports.streams import ExportsStream, IncrementalExportsStream
 from source_exports.vendors.spaaza.client import SpaazaClient
 from source_exports.vendors.spaaza.config import DATE_FIELDS, SpaazaConfig, stream_name_of
 from source_exports.vendors.spaaza.jobs import TASK_ID_COLUMN, DoneExports, SpaazaExportJob, result_file
+from source_exports.vendors.spaaza.pipeline import ExportPlan, Sleep
 from source_exports.vendors.spaaza.segments import DateWindow, date_window_segment, split_windows
 
 LOGGER = logging.getLogger("airbyte")
@@ -56,6 +58,7 @@ METADATA_COLUMNS: Dict[str, Any] = {
 }
 EXTRA_VALUES_SCHEMA = {"type": ["null", "array"], "items": {"type": ["null", "string"]}}
 SAMPLE_FAILURES = (DownloadError, RecordParseError, TransientError, VendorJobFailed)
+FULL_EXPORT = "full"
 
 
 class SpaazaTasksStream(ExportsStream):
@@ -80,15 +83,24 @@ class _SpaazaFileStream:
     client: SpaazaClient
     done_exports: DoneExports
     reader: ExportFileReader
+    plan: ExportPlan
     _json_schema: Optional[Mapping[str, Any]]
     discovered_schema = True
 
-    def _setup(self, index: str, config: SpaazaConfig, client: SpaazaClient, done_exports: DoneExports) -> None:
+    def _setup(
+        self, index: str, config: SpaazaConfig, client: SpaazaClient, done_exports: DoneExports, plan: ExportPlan
+    ) -> None:
         self.index = index
         self.config = config
         self.client = client
         self.done_exports = done_exports
         self.reader = ExportFileReader()
+        self.plan = plan
+        plan.register(self)
+
+    def plan_read(self, catalog: ConfiguredAirbyteCatalog, state: Any) -> Callable[[], None]:
+        """Called by the source before a read: the plan learns the selected streams; returns its `close`."""
+        return self.plan.select(catalog, state)
 
     @property
     def name(self) -> str:
@@ -130,20 +142,28 @@ class _SpaazaFileStream:
         export = result_file(self.client, task, self.name, self.config.export_format, self.config.poll_interval_seconds)
         return dataclasses.replace(export, on_size=self.estimate.add_bytes)
 
-    def new_job(self) -> SpaazaExportJob:
-        return SpaazaExportJob(self.client, self.config, stream=self.name)
+    def new_job(self, sleep: Sleep) -> SpaazaExportJob:
+        return SpaazaExportJob(self.client, self.config, stream=self.name, sleep=sleep)
 
 
 class SpaazaExportStream(_SpaazaFileStream, ExportsStream):
     """Full refresh of one export index: the newest DONE export, or a fresh one (`create_exports`)."""
 
-    def __init__(self, index: str, config: SpaazaConfig, client: SpaazaClient, done_exports: DoneExports) -> None:
+    def __init__(
+        self, index: str, config: SpaazaConfig, client: SpaazaClient, done_exports: DoneExports, plan: ExportPlan
+    ) -> None:
         ExportsStream.__init__(self)
-        self._setup(index, config, client, done_exports)
+        self._setup(index, config, client, done_exports, plan)
+
+    def planned_keys(self, sync_mode: SyncMode, state: Dict[str, Any]) -> List[str]:
+        return [FULL_EXPORT] if self.config.create_exports else []
+
+    def run_export(self, key: str, sleep: Sleep) -> Mapping[str, Any]:
+        return self.new_job(sleep).run(self.index)
 
     def read_records(self, sync_mode: SyncMode, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
         if self.config.create_exports:
-            yield from self.read_task_rows(self.new_job().run(self.index))
+            yield from self.read_task_rows(self.plan.task_for(self, FULL_EXPORT))
             return
         task = self.done_exports.newest(self.index)
         if task is None:
@@ -171,10 +191,12 @@ class SpaazaWindowedExportStream(_SpaazaFileStream, IncrementalExportsStream):
         client: SpaazaClient,
         done_exports: DoneExports,
         start_date: Optional[pendulum.DateTime],
+        plan: ExportPlan,
     ) -> None:
         IncrementalExportsStream.__init__(self, start_date)
-        self._setup(index, config, client, done_exports)
+        self._setup(index, config, client, done_exports, plan)
         self.cursor_field = DATE_FIELDS[index]
+        self._windows: Optional[Tuple[Optional[pendulum.DateTime], List[DateWindow]]] = None
 
     def build_json_schema(self) -> Mapping[str, Any]:
         """The sampled schema; the cursor column is declared even before any export holds it."""
@@ -197,12 +219,29 @@ class SpaazaWindowedExportStream(_SpaazaFileStream, IncrementalExportsStream):
         cursor_field: Optional[List[str]] = None,
         stream_state: Optional[Mapping[str, Any]] = None,
     ) -> Iterable[Optional[Mapping[str, Any]]]:
-        now = pendulum.now("UTC").replace(microsecond=0)
-        windows = split_windows(self.cursor_value(sync_mode), now, self.config.window_days)
+        windows = self.windows(sync_mode)
         if windows:
             first = windows[0].start.isoformat() if windows[0].start else "the beginning"
-            LOGGER.info(f"{self.name}: {len(windows)} export window(s) from {first} to {now.isoformat()}")
+            LOGGER.info(f"{self.name}: {len(windows)} export window(s) from {first} to {windows[-1].end.isoformat()}")
         return [window.as_slice() for window in windows]
+
+    def windows(self, sync_mode: SyncMode) -> List[DateWindow]:
+        """The windows from the cursor to now; the same ones the plan started ahead, for the same cursor."""
+        cursor = self.cursor_value(sync_mode)
+        if self._windows is None or self._windows[0] != cursor:
+            now = pendulum.now("UTC").replace(microsecond=0)
+            self._windows = cursor, split_windows(cursor, now, self.config.window_days)
+        return self._windows[1]
+
+    def planned_keys(self, sync_mode: SyncMode, state: Dict[str, Any]) -> List[str]:
+        """The keys of this sync's windows, from the state the sync starts this stream with."""
+        self.state = state
+        return [window_key(window.as_slice()) for window in self.windows(sync_mode)]
+
+    def run_export(self, key: str, sleep: Sleep) -> Mapping[str, Any]:
+        window = DateWindow.from_slice(json.loads(key))
+        segment = date_window_segment(self.index, self.cursor_field, self.config.chain_id, window)
+        return self.new_job(sleep).run(self.index, segment, label=f"window {window.describe()}")
 
     def read_records(
         self, sync_mode: SyncMode, stream_slice: Optional[Mapping[str, Any]] = None, **kwargs: Any
@@ -210,8 +249,7 @@ class SpaazaWindowedExportStream(_SpaazaFileStream, IncrementalExportsStream):
         if not stream_slice:
             return
         window = DateWindow.from_slice(dict(stream_slice))
-        segment = date_window_segment(self.index, self.cursor_field, self.config.chain_id, window)
-        task = self.new_job().run(self.index, segment, label=f"window {window.describe()}")
+        task = self.plan.task_for(self, window_key(window.as_slice()))
         yield from self.rows_before_end(self.read_task_rows(task, batches=False), window)
         self.advance_cursor(window.end)
 
@@ -234,3 +272,8 @@ class SpaazaWindowedExportStream(_SpaazaFileStream, IncrementalExportsStream):
                 f"{self.name}: {deferred} row(s) stamped at the window end {window.end.isoformat()} "
                 "are read with the next window (windows share their boundary instant)"
             )
+
+
+def window_key(window_slice: Mapping[str, Any]) -> str:
+    """A window's slice as the plan's key (JSON, sorted keys)."""
+    return json.dumps(dict(window_slice), sort_keys=True)

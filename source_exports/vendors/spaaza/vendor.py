@@ -12,6 +12,7 @@ from source_exports.vendors.base import Vendor
 from source_exports.vendors.spaaza.client import SpaazaClient
 from source_exports.vendors.spaaza.config import DATE_FIELDS, SpaazaConfig
 from source_exports.vendors.spaaza.jobs import DoneExports
+from source_exports.vendors.spaaza.pipeline import ExportPlan
 from source_exports.vendors.spaaza.streams import SpaazaExportStream, SpaazaTasksStream, SpaazaWindowedExportStream
 
 
@@ -36,10 +37,11 @@ class SpaazaVendor(Vendor):
         config = SpaazaConfig.from_block(block)
         client = SpaazaClient(config)
         done_exports = DoneExports(client)
+        plan = ExportPlan(config.export_concurrency)
         streams: List[Stream] = [SpaazaTasksStream(client)]
         for index in config.exports:
             if config.create_exports and index in DATE_FIELDS:
-                streams.append(SpaazaWindowedExportStream(index, config, client, done_exports, common.start_date))
+                streams.append(SpaazaWindowedExportStream(index, config, client, done_exports, common.start_date, plan))
             else:
-                streams.append(SpaazaExportStream(index, config, client, done_exports))
+                streams.append(SpaazaExportStream(index, config, client, done_exports, plan))
         return streams

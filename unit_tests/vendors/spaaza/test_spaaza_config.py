@@ -33,6 +33,9 @@ def test_given_trailing_slash_and_string_chain_when_parsing_then_normalised():
         ({"create_exports": "yes"}, "spaaza.create_exports"),
         ({"window_days": 1.5}, "spaaza.window_days"),
         ({"job_timeout_minutes": -1}, "spaaza.job_timeout_minutes"),
+        ({"export_concurrency": 0}, "spaaza.export_concurrency"),
+        ({"export_concurrency": 11}, "spaaza.export_concurrency"),
+        ({"export_concurrency": 2.5}, "spaaza.export_concurrency"),
     ],
 )
 def test_given_invalid_setting_when_parsing_then_config_error_names_the_field(overrides, field):
@@ -57,3 +60,8 @@ def test_given_repeated_export_when_parsing_then_config_error():
 
 def test_given_dashed_index_when_naming_stream_then_underscores():
     assert stream_name_of("product-variants") == "spaaza_product_variants"
+
+
+def test_given_no_export_concurrency_when_parsing_then_three_and_the_range_ends_accepted():
+    assert SpaazaConfig.from_block(block()).export_concurrency == 3
+    assert [SpaazaConfig.from_block(block(export_concurrency=n)).export_concurrency for n in (1, 10)] == [1, 10]

@@ -10,6 +10,7 @@ from airbyte_cdk.models import SyncMode
 from source_exports.config import CommonConfig
 from source_exports.errors import VendorJobFailed
 from source_exports.vendors.spaaza import VENDOR
+from source_exports.vendors.spaaza.streams import window_key
 from unit_tests.vendors.spaaza.builders import BASE_URL, TaskBuilder, block
 
 STORAGE = "https://storage.test/bucket"
@@ -151,3 +152,20 @@ def test_given_check_when_token_lists_tasks_then_one_task_requested(requests_moc
     listing = requests_mock.get(f"{BASE_URL}/tasks", json=[TaskBuilder().build()])
     VENDOR.check(block(), CommonConfig(None), logging.getLogger("test"))
     assert listing.last_request.qs == {"limit": ["1"], "offset": ["0"]}
+
+
+def test_given_windows_planned_from_the_state_when_slicing_then_the_same_windows_are_read():
+    stream = streams_by_name(exports=["transactions"], create_exports=True, window_days=10)["spaaza_transactions"]
+    saved = {"timestamp": pendulum.now("UTC").subtract(days=25).format("YYYY-MM-DDTHH:mm:ss.SSS") + "Z"}
+    planned = stream.planned_keys(SyncMode.incremental, saved)
+    stream.state = dict(saved)  # what the CDK sets before slicing
+    slices = list(stream.stream_slices(sync_mode=SyncMode.incremental))
+    assert len(planned) == 3 and [window_key(s) for s in slices] == planned
+    assert slices[0]["start"][:10] == saved["timestamp"][:10]
+
+
+def test_given_full_refresh_stream_when_planning_then_one_export_only_when_creating():
+    assert streams_by_name(exports=["users"], create_exports=True)["spaaza_users"].planned_keys(
+        SyncMode.full_refresh, {}
+    ) == ["full"]
+    assert streams_by_name(exports=["users"])["spaaza_users"].planned_keys(SyncMode.full_refresh, {}) == []
