@@ -58,3 +58,10 @@ def test_given_a_server_ignoring_offset_when_walked_then_it_stops_at_the_repeat_
 
     assert list(items) == [0, 1]
     assert repeats == [2]
+
+
+def test_given_an_empty_listing_when_limit_not_trusted_then_one_request_and_nothing():
+    server = Server([])
+
+    assert list(OffsetPaginator(server, 2, trust_limit=False).items()) == []
+    assert server.asked == [(2, 0)]
