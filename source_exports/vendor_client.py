@@ -39,7 +39,9 @@ class VendorClient:
     creates: bool = False
     timeout: Tuple[float, float] = TIMEOUT
 
-    def __init__(self, session: Optional[requests.Session] = None, headers: Optional[Mapping[str, str]] = None):
+    def __init__(
+        self, session: Optional[requests.Session] = None, headers: Optional[Mapping[str, str]] = None
+    ) -> None:
         self.session = session or build_session(retry_policy(methods=self.retried_methods))
         self.create_session = (session or build_session(create_policy())) if self.creates else self.session
         for each in {self.session, self.create_session}:
@@ -61,7 +63,9 @@ class VendorClient:
         )
 
     # the plumbing
-    def send(self, method: str, url: str, call: Call, session: Optional[requests.Session] = None, **kwargs: Any):
+    def send(
+        self, method: str, url: str, call: Call, session: Optional[requests.Session] = None, **kwargs: Any
+    ) -> requests.Response:
         """One request on `session` (default: the retried one); no answer raises `unreachable`'s error."""
         try:
             response = (session or self.session).request(method, url, timeout=self.timeout, **kwargs)
@@ -80,7 +84,9 @@ class VendorClient:
         except ValueError as error:
             raise self.not_json(response, url, call) from error
 
-    def request(self, method: str, url: str, call: Call, session: Optional[requests.Session] = None, **kwargs: Any):
+    def request(
+        self, method: str, url: str, call: Call, session: Optional[requests.Session] = None, **kwargs: Any
+    ) -> Any:
         """Send, raise `classify`'s error for an HTTP error answer, else the decoded JSON body."""
         response = self.send(method, url, call, session=session, **kwargs)
         if not response.ok:
