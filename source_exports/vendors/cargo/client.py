@@ -15,9 +15,10 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
 
 import requests
 
-from source_exports.errors import TransientError, UnreadableAnswer
-from source_exports.http import build_session, retry_policy
+from source_exports.errors import ExportsError, TransientError, UnreadableAnswer
+from source_exports.paginators import OffsetPage, OffsetPaginator
 from source_exports.redact import strip_query
+from source_exports.vendor_client import Call, VendorClient
 from source_exports.vendors.cargo.config import CargoConfig
 from source_exports.vendors.cargo.errors import classify
 
@@ -30,7 +31,7 @@ RETRIED_METHODS = frozenset({"GET", "HEAD", "POST"})
 that create nothing, so sending one twice cannot duplicate work."""
 
 
-class CargoClient:
+class CargoClient(VendorClient):
     """Plays, paged runs and export URLs.
 
     >>> client = CargoClient(config)  # doctest: +SKIP
@@ -38,12 +39,14 @@ class CargoClient:
     ...     print(run["uuid"])
     """
 
+    retried_methods = RETRIED_METHODS
+
     def __init__(self, config: CargoConfig, session: Optional[requests.Session] = None, timeout: tuple = (15, 120)):
         self.api_url = config.api_url
-        self.session = session or build_session(retry_policy(methods=RETRIED_METHODS))
-        self.session.headers["Authorization"] = f"Bearer {config.api_token}"
+        headers = {"Authorization": f"Bearer {config.api_token}"}
         if config.workspace_uuid:
-            self.session.headers["selected-workspace-uuid"] = config.workspace_uuid
+            headers["selected-workspace-uuid"] = config.workspace_uuid
+        super().__init__(session, headers)
         self.timeout = timeout
         self.server_time: Optional[datetime] = None
         """Cargo's clock (the `Date` header of its latest answer): windows end by Cargo's time, not ours."""
@@ -66,17 +69,12 @@ class CargoClient:
 
         `on_count` hears the first page's `count` (how many runs match) before any run is yielded.
         """
-        offset = 0
-        while True:
-            page = self.list_runs(filters, limit=page_size, offset=offset)
-            runs = page.get("runs") or []
-            count = page.get("count")
-            if on_count is not None and offset == 0 and isinstance(count, int):
-                on_count(count)
-            yield from runs
-            offset += len(runs)
-            if len(runs) < page_size or (isinstance(count, int) and offset >= count):
-                return
+
+        def fetch(limit: int, offset: int) -> OffsetPage:
+            page = self.list_runs(filters, limit=limit, offset=offset)
+            return page.get("runs") or [], page.get("count")
+
+        return OffsetPaginator(fetch, page_size).items(on_total=on_count)
 
     def count_runs(self, filters: Mapping[str, Any]) -> Optional[int]:
         """How many runs match `filters` (`count` of a one-run page), None when Cargo does not say."""
@@ -102,30 +100,29 @@ class CargoClient:
     def _call(
         self, method: str, path: str, json: Any = None, context: Optional[Mapping[str, Any]] = None
     ) -> Dict[str, Any]:
-        url = f"{self.api_url}{path}"
-        try:
-            response = self.session.request(method, url, json=json, timeout=self.timeout)
-        except requests.exceptions.RequestException as error:
-            raise TransientError(
-                f"Could not reach the API ({type(error).__name__})",
-                url=strip_query(url),
-                hint="Check network access to the Cargo API (and cargo.api_url); the sync can be retried",
-                **dict(context or {}),
-            ) from error
-        self._note_server_time(response)
-        if not response.ok:
-            raise classify(response, context)
-        try:
-            answer = response.json()
-        except ValueError as error:
-            raise UnreadableAnswer(
-                f"Cargo answered HTTP {response.status_code} with a body that is not JSON",
-                url=strip_query(url),
-                **dict(context or {}),
-            ) from error
+        answer = self.request(method, f"{self.api_url}{path}", {"context": context}, json=json)
         return answer if isinstance(answer, dict) else {}
 
-    def _note_server_time(self, response: requests.Response) -> None:
+    def classify(self, response: requests.Response, call: Call) -> ExportsError:
+        return classify(response, call["context"])
+
+    def unreachable(self, error: requests.exceptions.RequestException, url: str, call: Call) -> ExportsError:
+        return TransientError(
+            f"Could not reach the API ({type(error).__name__})",
+            url=strip_query(url),
+            hint="Check network access to the Cargo API (and cargo.api_url); the sync can be retried",
+            **dict(call["context"] or {}),
+        )
+
+    def not_json(self, response: requests.Response, url: str, call: Call) -> ExportsError:
+        return UnreadableAnswer(
+            f"Cargo answered HTTP {response.status_code} with a body that is not JSON",
+            url=strip_query(url),
+            **dict(call["context"] or {}),
+        )
+
+    def answered(self, response: requests.Response) -> None:
+        """Notes Cargo's clock from the `Date` header of every answer."""
         header = response.headers.get("Date")
         if not header:
             return

@@ -16,47 +16,28 @@ sent to the storage host; the vendor-neutral fetcher downloads that URL without 
 from __future__ import annotations
 
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin
 
 import requests
 
-from source_exports.errors import DownloadError, TransientError, UnreadableAnswer
-from source_exports.http import build_session, retry_policy
+from source_exports.errors import DownloadError, ExportsError, TransientError, UnreadableAnswer
+from source_exports.paginators import NextLinkPaginator
 from source_exports.redact import strip_query
+from source_exports.vendor_client import Call, VendorClient
 from source_exports.vendors.posthog.config import PostHogConfig
 from source_exports.vendors.posthog.errors import VENDOR, classify
 
 PAGE_SIZE = 100  # batch exports and runs per page
-TIMEOUT = (15, 120)  # (connect, read) seconds
 
 
-class NextLinkPaginator:
-    """Follows DRF's `next` links (limit/offset and cursor pagination alike) until `next` is null.
-
-    The link is re-based on the configured API URL, so a proxy or a load balancer that reports
-    another host never receives the API key.
-    """
-
-    def __init__(self, base_url: str) -> None:
-        self._base = urlsplit(base_url)
-
-    def next_url(self, page: Mapping[str, Any]) -> Optional[str]:
-        link = page.get("next")
-        if not link:
-            return None
-        parts = urlsplit(urljoin(urlunsplit(self._base), link))
-        return urlunsplit((self._base.scheme, self._base.netloc, parts.path, parts.query, ""))
-
-
-class PostHogClient:
+class PostHogClient(VendorClient):
     """Typed calls to the PostHog endpoints this connector uses."""
+
+    retried_methods = frozenset({"GET"})
 
     def __init__(self, config: PostHogConfig, session: Optional[requests.Session] = None) -> None:
         self.config = config
-        self.session = session or build_session(retry_policy(methods={"GET"}))
-        self.session.headers["Authorization"] = f"Bearer {config.api_key}"
-        self.session.headers["Accept"] = "application/json"
-        self.paginator = NextLinkPaginator(config.api_url)
+        super().__init__(session, {"Authorization": f"Bearer {config.api_key}", "Accept": "application/json"})
         self.needs_write = config.file_download is not None
 
     # plumbing
@@ -65,10 +46,7 @@ class PostHogClient:
 
     def get(self, url: str, action: str, params: Optional[Mapping[str, Any]] = None) -> Any:
         """GET a JSON document or raise the classified PostHog error."""
-        response = self._send("GET", url, action, params=params)
-        if not response.ok:
-            raise classify(response, action, self.needs_write)
-        return self._json(response, action)
+        return self.request("GET", url, {"action": action}, params=params)
 
     def pages(
         self,
@@ -78,19 +56,8 @@ class PostHogClient:
         on_count: Optional[Callable[[int], None]] = None,
     ) -> Iterator[Dict[str, Any]]:
         """Every result of a DRF list, following `next` links; `on_count` hears the first page's `count`."""
-        url: Optional[str] = self.url(path)
-        query = dict(params or {})
-        first = True
-        while url:
-            page = self.get(url, action, params=query)
-            if isinstance(page, list):  # an unpaginated list
-                yield from page
-                return
-            if first and on_count is not None and isinstance(page.get("count"), int):
-                on_count(page["count"])
-            first = False
-            yield from page.get("results") or []
-            url, query = self.paginator.next_url(page), {}
+        paginator = NextLinkPaginator(self.config.api_url, lambda url, query: self.get(url, action, params=query))
+        return paginator.items(self.url(path), params, on_count)
 
     # batch exports, runs, logs
     def check_access(self) -> None:
@@ -129,10 +96,11 @@ class PostHogClient:
         """Start an on-demand export; PostHog answers 202 with its id."""
         action = f"create a {payload.get('model')} file download"
         url = self.url(f"{self.config.environment_path}/file_download_batch_exports/")
-        response = self._send("POST", url, action, json=payload)
+        call = {"action": action, "needs_write": True}
+        response = self.send("POST", url, call, json=payload)
         if not response.ok:
-            raise classify(response, action, needs_write=True)
-        body = self._json(response, action)
+            raise self.classify(response, call)
+        body = self.decode(response, url, call)
         export_id = body.get("id") if isinstance(body, dict) else None
         if not export_id:
             raise TransientError(f"PostHog accepted the {action} but sent no id", vendor=VENDOR)
@@ -147,12 +115,13 @@ class PostHogClient:
         """The pre-signed storage URL of one part: PostHog's 302 Location, never followed here."""
         action = f"get the download link of part {part} of file download {export_id}"
         url = self.url(f"{self.config.environment_path}/file_download_batch_exports/{export_id}/download/{part}/")
-        response = self._send("GET", url, action, allow_redirects=False)
+        call = {"action": action}
+        response = self.send("GET", url, call, allow_redirects=False)
         response.close()
         if response.is_redirect and response.headers.get("Location"):
             return urljoin(url, response.headers["Location"])
         if not response.ok:
-            raise classify(response, action, self.needs_write)
+            raise self.classify(response, call)
         raise DownloadError(
             f"PostHog answered HTTP {response.status_code} instead of a redirect to the file",
             vendor=VENDOR,
@@ -161,25 +130,21 @@ class PostHogClient:
             hint="The connector expects PostHog to redirect downloads to object storage",
         )
 
-    # internals
-    def _send(self, method: str, url: str, action: str, **kwargs: Any) -> requests.Response:
-        try:
-            return self.session.request(method, url, timeout=TIMEOUT, **kwargs)
-        except requests.exceptions.RequestException as error:
-            raise TransientError(
-                f"Could not {action}: {type(error).__name__}",
-                vendor=VENDOR,
-                url=strip_query(url),
-                hint="Check network access to posthog.api_url; the sync can be retried",
-            ) from error
+    # the vendor client hooks
+    def classify(self, response: requests.Response, call: Call) -> ExportsError:
+        return classify(response, call["action"], call.get("needs_write", self.needs_write))
 
-    @staticmethod
-    def _json(response: requests.Response, action: str) -> Any:
-        try:
-            return response.json()
-        except ValueError as error:
-            raise UnreadableAnswer(
-                f"Could not {action}: PostHog answered HTTP {response.status_code} with a non-JSON body",
-                vendor=VENDOR,
-                url=strip_query(response.url or ""),
-            ) from error
+    def unreachable(self, error: requests.exceptions.RequestException, url: str, call: Call) -> ExportsError:
+        return TransientError(
+            f"Could not {call['action']}: {type(error).__name__}",
+            vendor=VENDOR,
+            url=strip_query(url),
+            hint="Check network access to posthog.api_url; the sync can be retried",
+        )
+
+    def not_json(self, response: requests.Response, url: str, call: Call) -> ExportsError:
+        return UnreadableAnswer(
+            f"Could not {call['action']}: PostHog answered HTTP {response.status_code} with a non-JSON body",
+            vendor=VENDOR,
+            url=strip_query(response.url or ""),
+        )

@@ -17,13 +17,13 @@ from urllib.parse import quote
 
 import requests
 
-from source_exports.errors import TransientError, UnreadableAnswer
-from source_exports.http import build_session, retry_policy
+from source_exports.errors import ExportsError, TransientError, UnreadableAnswer
+from source_exports.paginators import PageTokenPaginator
+from source_exports.vendor_client import Call, VendorClient
 from source_exports.vendors.sourcecraft.errors import VENDOR, raise_for_response
 
 PAGE_SIZE = 100
 """Runs asked for per page; the server may return fewer (a short page is not the last page)."""
-TIMEOUT = (15, 120)
 MAX_PAGES = 100_000
 """Guards against a server that hands back the same page token forever."""
 
@@ -33,8 +33,10 @@ def segment(value: str) -> str:
     return quote(str(value), safe="")
 
 
-class SourceCraftClient:
+class SourceCraftClient(VendorClient):
     """Reads CI/CD runs and artifacts of one repository."""
+
+    retried_methods = frozenset({"GET"})
 
     def __init__(
         self,
@@ -48,9 +50,7 @@ class SourceCraftClient:
         self.api_url = api_url.rstrip("/")
         self.repo_path = f"/repos/{segment(org_slug)}/{segment(repo_slug)}"
         self.page_size = page_size
-        self.session = session or build_session(retry_policy(methods={"GET"}))
-        self.session.headers["Authorization"] = f"Bearer {token}"
-        self.session.headers["Accept"] = "application/json"
+        super().__init__(session, {"Authorization": f"Bearer {token}", "Accept": "application/json"})
 
     def list_runs_page(self, page_size: int, page_token: Optional[str] = None) -> Dict[str, Any]:
         """One page of `GET …/cicd/runs`: `{"runs": [...], "next_page_token": "..."}`."""
@@ -64,22 +64,17 @@ class SourceCraftClient:
 
         `page_size` stays the same on every page, as the API requires for a page token to be valid.
         """
-        token: Optional[str] = None
-        seen_tokens = set()
-        for _ in range(MAX_PAGES):
-            page = self.list_runs_page(self.page_size, token)
-            runs = page.get("runs") or []
-            yield runs
-            token = page.get("next_page_token") or None
-            if token is None:
-                return
-            if token in seen_tokens:
-                raise TransientError(
-                    "SourceCraft returned a page token it had already returned; stopping to avoid a loop",
-                    vendor=VENDOR,
-                    hint="Retry the sync; report it to SourceCraft if it persists",
-                )
-            seen_tokens.add(token)
+        paginator = PageTokenPaginator(
+            lambda token: self.list_runs_page(self.page_size, token),
+            items_key="runs",
+            on_repeat=lambda: TransientError(
+                "SourceCraft returned a page token it had already returned; stopping to avoid a loop",
+                vendor=VENDOR,
+                hint="Retry the sync; report it to SourceCraft if it persists",
+            ),
+            max_pages=MAX_PAGES,
+        )
+        return paginator.pages()
 
     def get_run(self, run_slug: str) -> Dict[str, Any]:
         """One run with its embedded workflows → tasks → cubes tree."""
@@ -93,23 +88,27 @@ class SourceCraftClient:
         return list(body.get("artifacts") or [])
 
     def _get(self, path: str, action: str, params: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
-        url = self.api_url + path
-        try:
-            response = self.session.get(url, params=params, timeout=TIMEOUT)
-        except requests.exceptions.RequestException as error:
-            raise TransientError(
-                f"Could not reach SourceCraft to {action}: {type(error).__name__}",
-                vendor=VENDOR,
-                url=url,
-                hint="Check network access to the API URL; the sync can be retried",
-            ) from error
-        raise_for_response(response, action)
-        try:
-            body = response.json()
-        except ValueError as error:
-            raise UnreadableAnswer(
-                f"SourceCraft answered {action} with a body that is not JSON", vendor=VENDOR, url=url
-            ) from error
+        body = self.request("GET", self.api_url + path, {"action": action}, params=params)
         if not isinstance(body, dict):
             raise UnreadableAnswer(f"SourceCraft answered {action} with JSON that is not an object", vendor=VENDOR)
         return body
+
+    def classify(self, response: requests.Response, call: Call) -> ExportsError:
+        try:
+            raise_for_response(response, call["action"])
+        except ExportsError as error:
+            return error
+        raise AssertionError(f"raise_for_response accepted HTTP {response.status_code}")
+
+    def unreachable(self, error: requests.exceptions.RequestException, url: str, call: Call) -> ExportsError:
+        return TransientError(
+            f"Could not reach SourceCraft to {call['action']}: {type(error).__name__}",
+            vendor=VENDOR,
+            url=url,
+            hint="Check network access to the API URL; the sync can be retried",
+        )
+
+    def not_json(self, response: requests.Response, url: str, call: Call) -> ExportsError:
+        return UnreadableAnswer(
+            f"SourceCraft answered {call['action']} with a body that is not JSON", vendor=VENDOR, url=url
+        )

@@ -20,8 +20,9 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional
 import requests
 
 from source_exports.errors import ExportsError, TransientError, UnreadableAnswer
-from source_exports.http import build_session, create_policy, retry_policy
+from source_exports.paginators import OffsetPage, OffsetPaginator
 from source_exports.redact import strip_query
+from source_exports.vendor_client import Call, VendorClient
 from source_exports.vendors.spaaza.config import SpaazaConfig
 from source_exports.vendors.spaaza.errors import VENDOR, classify_error
 
@@ -32,10 +33,9 @@ MATCHED_KEYS = ("desc", "target", "trigger")
 """What identifies a task this connector created: the description, target and trigger (its `once` time
 to the second, and the window's segment) it sent."""
 PAGE_SIZE = 100
-TIMEOUT = (15, 120)  # (connect, read) seconds; task calls answer fast, exports run server-side
 
 
-class SpaazaClient:
+class SpaazaClient(VendorClient):
     """Typed calls to the Tasks API.
 
     >>> client = SpaazaClient(SpaazaConfig.from_block(block))  # doctest: +SKIP
@@ -43,15 +43,12 @@ class SpaazaClient:
     """
 
     page_size = PAGE_SIZE
+    creates = True
 
     def __init__(self, config: SpaazaConfig, session: Optional[requests.Session] = None) -> None:
         self.config = config
         self.base_url = config.services_api_url
-        self.session = session or build_session(retry_policy())
-        self.post_session = session or build_session(create_policy())
-        for each in {self.session, self.post_session}:
-            each.headers["Authorization"] = config.authorization
-            each.headers["Accept"] = "application/json"
+        super().__init__(session, {"Authorization": config.authorization, "Accept": "application/json"})
 
     # tasks
     def list_tasks(self, limit: int, offset: int = 0, **filters: Optional[str]) -> List[Task]:
@@ -75,21 +72,18 @@ class SpaazaClient:
         pages rather than with the `limit` asked for keeps a server that caps `limit` from cutting
         the listing short, at the cost of one empty page for listings smaller than one page.
         """
-        offset = 0
-        largest = 0
-        seen: set = set()
-        while True:
-            page = self.list_tasks(limit=self.page_size, offset=offset, **filters)
-            ids = {task.get("id") for task in page if isinstance(task, dict)}
-            if page and ids <= seen:  # a server that ignores `offset` would loop forever otherwise
-                LOGGER.warning(f"Spaaza returned the same tasks again at offset {offset}; stopping the task listing")
-                return
-            seen |= ids
-            yield from (task for task in page if isinstance(task, dict))
-            if not page or len(page) < largest:
-                return
-            largest = max(largest, len(page))
-            offset += len(page)
+
+        def fetch(limit: int, offset: int) -> OffsetPage:
+            return self.list_tasks(limit=limit, offset=offset, **filters), None
+
+        def repeated(offset: int) -> None:
+            LOGGER.warning(f"Spaaza returned the same tasks again at offset {offset}; stopping the task listing")
+
+        def ids_of(page: Any) -> set:
+            return {task.get("id") for task in page if isinstance(task, dict)}
+
+        paginator = OffsetPaginator(fetch, self.page_size, trust_limit=False, ids_of=ids_of, on_repeat=repeated)
+        return (task for task in paginator.items() if isinstance(task, dict))
 
     def get_task(self, task_id: int, stream: Optional[str] = None) -> Task:
         task = self._call("GET", f"/tasks/{task_id}", task_id=task_id, stream=stream)
@@ -157,41 +151,47 @@ class SpaazaClient:
         **kwargs: Any,
     ) -> Any:
         """One request; a POST's ambiguous failure is raised as `AmbiguousFailure` unless `ambiguous_is_final`."""
-        what = f"{method} {path}"
         post = method == "POST"
-        session = self.post_session if post else self.session
+        call = {"what": f"{method} {path}", "task_id": task_id, "stream": stream}
+        url = self.base_url + path
         try:
-            response = session.request(method, self.base_url + path, timeout=TIMEOUT, **kwargs)
-        except requests.exceptions.RequestException as error:
-            unreachable = TransientError(
-                f"Could not reach Spaaza for {what}: {type(error).__name__}",
-                vendor=VENDOR,
-                stream=stream,
-                job_id=task_id,
-                url=strip_query(self.base_url),
-                hint="Check spaaza.services_api_url and network access; the sync can be retried",
-            )
+            response = self.send(method, url, call, session=self.create_session if post else self.session, **kwargs)
+        except TransientError as unreachable:
+            error = unreachable.__cause__
             sent = not isinstance(error, requests.exceptions.ConnectTimeout) and "NewConnectionError" not in str(error)
             if post and sent and not ambiguous_is_final:
                 raise AmbiguousFailure(unreachable) from error
-            raise unreachable from error
+            raise
         if response.status_code >= 400:
-            error = classify_error(response, what, task_id=task_id, stream=stream)
+            error = self.classify(response, call)
             if post and response.status_code >= 500 and not ambiguous_is_final:
                 raise AmbiguousFailure(error)
             raise error
         if not response.content:
             return None
-        try:
-            return response.json()
-        except ValueError as error:
-            raise UnreadableAnswer(
-                f"Spaaza answered {what} with a body that is not JSON: {response.text[:200]!r}",
-                vendor=VENDOR,
-                stream=stream,
-                job_id=task_id,
-                hint="Check spaaza.services_api_url: it must be the Services API hostname, not the console",
-            ) from error
+        return self.decode(response, url, call)
+
+    def classify(self, response: requests.Response, call: Call) -> ExportsError:
+        return classify_error(response, call["what"], task_id=call["task_id"], stream=call["stream"])
+
+    def unreachable(self, error: requests.exceptions.RequestException, url: str, call: Call) -> ExportsError:
+        return TransientError(
+            f"Could not reach Spaaza for {call['what']}: {type(error).__name__}",
+            vendor=VENDOR,
+            stream=call["stream"],
+            job_id=call["task_id"],
+            url=strip_query(self.base_url),
+            hint="Check spaaza.services_api_url and network access; the sync can be retried",
+        )
+
+    def not_json(self, response: requests.Response, url: str, call: Call) -> ExportsError:
+        return UnreadableAnswer(
+            f"Spaaza answered {call['what']} with a body that is not JSON: {response.text[:200]!r}",
+            vendor=VENDOR,
+            stream=call["stream"],
+            job_id=call["task_id"],
+            hint="Check spaaza.services_api_url: it must be the Services API hostname, not the console",
+        )
 
     @staticmethod
     def _require_task(task: Any, what: str, task_id: Optional[int] = None) -> Task:
