@@ -16,6 +16,7 @@ is built and tested with podman by integration_tests/test_image.py instead).
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -66,8 +67,12 @@ def main(argv: List[str]) -> int:
         write_standard_configs(fakes, connector_dir)
         command = [runner, "connector", "test", str(connector_dir)]
         command += [f"--pytest-arg={arg}" for arg in pytest_args]
+        # File-transfer copies go to a folder removed with the rest, not the CDK's shared default.
+        staging = Path(scratch) / "staging"
+        staging.mkdir()
+        env = {**os.environ, "AIRBYTE_STAGING_DIRECTORY": str(staging)}
         print(f"[connector-test] {' '.join(command)}", flush=True)
-        return subprocess.run(command, cwd=connector_dir, stdin=subprocess.DEVNULL, check=False).returncode
+        return subprocess.run(command, cwd=connector_dir, env=env, stdin=subprocess.DEVNULL, check=False).returncode
 
 
 if __name__ == "__main__":

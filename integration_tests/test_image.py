@@ -157,12 +157,16 @@ def image(request: pytest.FixtureRequest) -> Iterator[Image]:
                 )
         env = dict(line.split("=", 1) for line in _script("env").stdout.splitlines() if "=" in line)
         built = Image(env)
-        size = built.podman("image", "inspect", "--format", "{{.Size}}", built.name).stdout.strip()
+        size, base_size = (
+            int(built.podman("image", "inspect", "--format", "{{.Size}}", name).stdout.strip() or 0)
+            for name in (built.name, env["BASE_IMAGE"])
+        )
         _report(
             config,
             f"built {built.name} in {time.monotonic() - started:.0f} s "
             f"(tools {tools_seconds:.0f} s, base {steps['base']:.0f} s, wheels {steps['wheels']:.0f} s, "
-            f"build {steps['build']:.0f} s); image size {int(size) / 1e6:.0f} MB",
+            f"build {steps['build']:.0f} s); image size {size / 1e6:.0f} MB "
+            f"({(size - base_size) / 1e6:.0f} MB over the {base_size / 1e6:.0f} MB stand-in base)",
         )
         yield built
     finally:
