@@ -5,7 +5,7 @@ LATEST_VENV ?= .venv-latest
 PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup demo test unit e2e image-test bench lint clean
+.PHONY: setup demo test unit e2e connector-test image-test bench lint clean
 
 setup: $(VENV)/.installed
 
@@ -21,6 +21,8 @@ demo: setup  ## sync every stream from the bundled fake vendor APIs into demo_ou
 test: setup $(LATEST_VENV)/.installed  ## the whole suite: lint, unit, end-to-end, CDK standard tests, container image
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
+	@echo "--- the CDK's own test runner (airbyte-cdk connector test) against the fake vendor servers"
+	$(PY) -m integration_tests.connector_test
 	@echo "--- the download machinery again, on the dependency versions the container image installs"
 	$(LATEST_VENV)/bin/python -m pytest -q -p no:cacheprovider unit_tests/download integration_tests/test_fast_read.py
 
@@ -29,6 +31,9 @@ unit: setup
 
 e2e: setup
 	$(PY) -m pytest integration_tests -m "not image"
+
+connector-test: setup  ## `airbyte-cdk connector test` on this connector: starts the fakes, writes secrets/, runs the CDK's runner
+	$(PY) -m integration_tests.connector_test
 
 # The connector with its runtime dependencies at the newest versions setup.py allows, as the container
 # image installs them (PyAirbyte holds the dev venv at pyarrow<22), plus the test tools, which the

@@ -25,6 +25,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
 import pytest
 
 from integration_tests.cli import CliResult, configured_catalog, run_cli
+from integration_tests.dockerfile_template import ENTRYPOINT_SCRIPT, final_stage, render_cdk_build
 
 pytestmark = pytest.mark.image
 
@@ -156,12 +157,16 @@ def image(request: pytest.FixtureRequest) -> Iterator[Image]:
                 )
         env = dict(line.split("=", 1) for line in _script("env").stdout.splitlines() if "=" in line)
         built = Image(env)
-        size = built.podman("image", "inspect", "--format", "{{.Size}}", built.name).stdout.strip()
+        size, base_size = (
+            int(built.podman("image", "inspect", "--format", "{{.Size}}", name).stdout.strip() or 0)
+            for name in (built.name, env["BASE_IMAGE"])
+        )
         _report(
             config,
             f"built {built.name} in {time.monotonic() - started:.0f} s "
             f"(tools {tools_seconds:.0f} s, base {steps['base']:.0f} s, wheels {steps['wheels']:.0f} s, "
-            f"build {steps['build']:.0f} s); image size {int(size) / 1e6:.0f} MB",
+            f"build {steps['build']:.0f} s); image size {size / 1e6:.0f} MB "
+            f"({(size - base_size) / 1e6:.0f} MB over the {base_size / 1e6:.0f} MB stand-in base)",
         )
         yield built
     finally:
@@ -192,18 +197,27 @@ def _bad_token(config: Mapping[str, Any]) -> Dict[str, Any]:
     return bad
 
 
-def _canonical(records: Sequence[Mapping[str, Any]]) -> List[str]:
-    return sorted(json.dumps(record, sort_keys=True) for record in records)
-
-
 # Metadata columns naming a vendor-side export job and its file. A read that creates exports
 # (PostHog on-demand exports, Spaaza with create_exports) gets new ids on every run, so two
 # reads of the same data differ only there.
 EXPORT_IDENTITY = ("_ab_export_id", "_ab_task_id", "_ab_source_file")
+# Metadata columns derived from the vendor's clock at read time (Cargo's window end is its `Date`
+# header minus a settle margin): two reads a few seconds apart rightly differ there, so those
+# values are compared for presence and type only.
+READ_TIME = ("_ab_window_end",)
+
+
+def _canonical(records: Sequence[Mapping[str, Any]]) -> List[str]:
+    return sorted(json.dumps(_read_time_masked(record), sort_keys=True) for record in records)
+
+
+def _read_time_masked(record: Mapping[str, Any]) -> Dict[str, Any]:
+    return {k: (type(v).__name__ if k in READ_TIME else v) for k, v in record.items()}
 
 
 def _without_identity(record: Mapping[str, Any]) -> str:
-    return json.dumps({k: v for k, v in record.items() if k not in EXPORT_IDENTITY}, sort_keys=True)
+    masked = _read_time_masked(record)
+    return json.dumps({k: v for k, v in masked.items() if k not in EXPORT_IDENTITY}, sort_keys=True)
 
 
 def _grouped_by_export(records: Sequence[Mapping[str, Any]]) -> List[List[str]]:
@@ -232,28 +246,53 @@ def test_given_built_image_when_spec_in_container_then_same_specification_as_hos
     assert not container.of_type("NOT_JSON"), container.stdout_lines[:5]
 
 
-def test_given_built_image_when_inspected_then_non_root_airbyte_entrypoint_and_no_host_files(image: Image) -> None:
+def test_given_built_image_when_inspected_then_laid_out_like_cdk_template_and_no_host_files(image: Image) -> None:
+    """What `airbyte-cdk image build` would produce: the template's user, workdir, entrypoint script
+    and environment, and this package installed in the base image's Python under /usr/local."""
     inspected = json.loads(image.podman("image", "inspect", image.name).stdout)[0]["Config"]
     env = dict(item.split("=", 1) for item in inspected["Env"])
-    whoami = image.podman("run", "--rm", "--entrypoint", "id", image.name, "-u")
-    leftovers = image.podman(
+    scratch = Path(tempfile.mkdtemp(prefix="source-exports-cdk-"))
+    try:
+        cdk = render_cdk_build(scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    template = final_stage(cdk.dockerfile, cdk.build_args)
+    probe = image.podman(
         "run",
         "--rm",
         "--entrypoint",
         "sh",
         image.name,
         "-c",
-        # /wheels may exist as an empty mount point of the offline build; it must hold nothing.
-        "find /wheels /root -mindepth 1 2>/dev/null; "
+        "id -un; id -u; cat /entrypoint.sh; echo ---; "
+        "python -c 'import source_exports, importlib.metadata as m; "
+        'print(source_exports.__file__); print(m.version("source-exports"))\'; echo ---; '
+        # Nothing of the build machine or the build context: no sources, wheels, caches or test tools.
+        "find /wheels /root /airbyte/integration_code -mindepth 1 2>/dev/null; "
         "ls /etc/pip.conf /etc/xdg/pip /root/.config/pip /root/.netrc /src 2>/dev/null; "
-        "ls /opt/venv/lib/python3.11/site-packages | grep -i -E '^(pytest|requests_mock|airbyte$|duckdb)' || true",
+        "ls /usr/local/lib/python3.11/site-packages | grep -i -E '^(pytest|requests_mock|airbyte$|duckdb)' || true",
     )
+    user, uid, rest = probe.stdout.split("\n", 2)
+    script, package, leftovers = rest.split("---\n")
 
-    assert inspected["Entrypoint"] == ["source-exports"]
-    assert env["AIRBYTE_ENTRYPOINT"] == "source-exports"
-    assert inspected.get("User") == "airbyte"
-    assert whoami.stdout.strip() not in ("", "0"), whoami.stderr
-    assert leftovers.stdout.strip() == "", leftovers.stdout
+    assert probe.returncode == 0, probe.stderr
+    assert inspected["Entrypoint"] == template.entrypoint == ["/entrypoint.sh"]
+    assert env["AIRBYTE_ENTRYPOINT"] == template.env["AIRBYTE_ENTRYPOINT"]
+    assert inspected.get("User") == template.user == "airbyte"
+    assert inspected.get("WorkingDir") == template.workdir
+    assert (user, uid) == ("airbyte", "1000")
+    assert script == ENTRYPOINT_SCRIPT
+    assert package.splitlines() == [
+        "/usr/local/lib/python3.11/site-packages/source_exports/__init__.py",
+        _setup_version(),
+    ]
+    assert leftovers.strip() == "", leftovers
+
+
+def _setup_version() -> str:
+    match = re.search(r'version="([^"]+)"', (HERE.parent / "setup.py").read_text())
+    assert match, "no version in setup.py"
+    return match.group(1)
 
 
 def test_given_good_config_when_check_in_container_then_succeeded(image: Image, vendors: Any) -> None:
@@ -308,8 +347,8 @@ def test_given_fake_servers_when_read_in_container_then_same_records_as_host(
     for stream in sorted(host_streams):
         in_container, on_host = result.records(stream), host.records(stream)
         if _canonical(in_container) != _canonical(on_host):
-            # Only the ids of exports created by each read may differ; every other value is equal
-            # and rows are split across exports/files the same way.
+            # Only the ids of exports created by each read may differ; every other value (but the
+            # read-time columns) is equal and rows are split across exports/files the same way.
             new_exports.append(stream)
             assert _grouped_by_export(in_container) == _grouped_by_export(on_host), stream
     _report(

@@ -5,8 +5,9 @@
 #   podman_image.sh all      tools + conf + base + wheels + build (idempotent)
 #   podman_image.sh tools    apt-get install podman runc debootstrap (skipped when present)
 #   podman_image.sh conf     write containers.conf / storage.conf under the scratch folder
-#   podman_image.sh base     debootstrap a bookworm rootfs with Python 3.11 (cached as a tar)
-#                            and import it under the Dockerfile's default base image name
+#   podman_image.sh base     debootstrap a bookworm rootfs with Python 3.11 (cached as a tar),
+#                            import it, and build the stand-in for Airbyte's python-connector-base
+#                            (python-connector-base.Containerfile) under the base image's plain tag
 #   podman_image.sh wheels   host-prepared wheels of the runtime dependencies (cached)
 #   podman_image.sh build    podman build of the project Dockerfile, offline from the wheels
 #   podman_image.sh env      print KEY=VALUE lines for running podman with this setup
@@ -31,7 +32,10 @@ RUNROOT="/run/sxp-$RUN_ID"
 WHEELS="$CACHE/wheels"
 BASE_TAR="$CACHE/bookworm-python3.11-rootfs.tar"
 DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-BASE_IMAGE="${BASE_IMAGE:-docker.io/library/python:3.11-slim}"
+# The Dockerfile's default BASE_IMAGE without its @sha256 digest (a digest cannot be satisfied
+# without the registry): the local stand-in is built under this name.
+BASE_IMAGE="${BASE_IMAGE:-$(sed -n 's/^ARG BASE_IMAGE=\([^@]*\).*/\1/p' "$REPO/Dockerfile")}"
+ROOTFS_IMAGE="localhost/sxp-rootfs:bookworm"
 IMAGE="${IMAGE:-airbyte/source-exports:dev}"
 
 export CONTAINERS_CONF="$CONF_DIR/containers.conf"
@@ -127,12 +131,17 @@ cmd_base() {
         rm -rf "$rootfs"
         log "base rootfs cached in $BASE_TAR ($((SECONDS - t0)) s)"
     fi
-    log "importing $BASE_TAR as $BASE_IMAGE"
-    p import \
-        --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-        --change 'ENV LANG=C.UTF-8' \
-        --change 'CMD ["python3"]' \
-        "$BASE_TAR" "$BASE_IMAGE" >/dev/null
+    if ! p image exists "$ROOTFS_IMAGE"; then
+        log "importing $BASE_TAR as $ROOTFS_IMAGE"
+        p import \
+            --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+            --change 'ENV LANG=C.UTF-8' \
+            --change 'CMD ["python3"]' \
+            "$BASE_TAR" "$ROOTFS_IMAGE" >/dev/null
+    fi
+    log "building the stand-in base image $BASE_IMAGE"
+    p build --network host --pull=never --build-arg "ROOTFS=$ROOTFS_IMAGE" \
+        -t "$BASE_IMAGE" -f "$HERE/python-connector-base.Containerfile" "$HERE" >/dev/null
 }
 
 cmd_wheels() {
