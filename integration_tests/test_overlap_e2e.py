@@ -104,8 +104,9 @@ def read_sourcecraft(fake: FakeSourceCraft, catalog: Dict[str, Any], concurrency
 
 @pytest.fixture(scope="module")
 def sourcecraft_catalog() -> Dict[str, Any]:
-    offline = {"api_token": "t", "api_url": "http://127.0.0.1:9", "org_slug": "o", "repo_slug": "r"}
-    return run_cli("discover", {"sourcecraft": offline}).catalog
+    """Discovered from the default fake (discover samples its reports)."""
+    with FakeStorage() as storage, FakeSourceCraft(storage) as server:
+        return run_cli("discover", {"sourcecraft": server.config_block()}).catalog
 
 
 def test_given_many_artifacts_one_gone_when_read_concurrently_then_same_rows_order_state_and_failure(

@@ -241,24 +241,32 @@ def test_given_incremental_when_syncing_twice_then_windows_then_only_new_rows(ca
     cursor = transaction_states[-1]["stream"]["stream_state"]["timestamp"]
     assert cursor.startswith(rules[-1]["end_date"][:-1])
 
-    # One second back: a row stamped in the very second the next sync starts sits on its window's end
-    # and is (rightly) deferred to the sync after; after the cursor, so it belongs to the next window.
-    stamp = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=1)
-    assert stamp >= datetime.fromisoformat(cursor.replace("Z", "+00:00"))
+    # The next sync starts from a cursor two seconds back (nothing of the fake's lies in those seconds), and
+    # the new row sits one second after it: inside the next window whenever the next sync starts, with no
+    # dependence on the clock (a row on the very second a sync starts is, rightly, left to the sync after).
+    first_end = datetime.fromisoformat(cursor.replace("Z", "+00:00"))
+    restart = first_end - timedelta(seconds=2)
+    state = [dict(message) for message in first.last_state()]
+    for message in state:
+        if message["stream"]["stream_descriptor"]["name"] == "spaaza_transactions":
+            restart_text = restart.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            stream_state = {**message["stream"]["stream_state"], "timestamp": restart_text}
+            message["stream"] = {**message["stream"], "stream_state": stream_state}
     new_rows = [
         {
             "id": "9001",
             "user_id": "3",
             "total": "1.00",
-            "timestamp": iso(stamp),
+            "timestamp": iso(first_end - timedelta(seconds=1)),
             "note": "after the first sync",
         }
     ]
+    assert not [row for row in spaaza.rows["transactions"] if row["timestamp"] >= iso(restart)]
     spaaza.add_rows("transactions", new_rows)
-    second = read(catalogs, config, ["spaaza_transactions"], incremental=True, state=first.last_state())
+    second = read(catalogs, config, ["spaaza_transactions"], incremental=True, state=state)
     assert second.returncode == 0, second.stderr
     (latest,) = [task for task in created_tasks(spaaza, "transactions") if task not in windows]
-    assert latest["trigger"]["segment"]["rules"][0]["start_date"] == cursor[:19] + "Z"
+    assert latest["trigger"]["segment"]["rules"][0]["start_date"] == iso(restart)
     assert second.records("spaaza_transactions") == expected_records(spaaza, latest, new_rows)
 
 
