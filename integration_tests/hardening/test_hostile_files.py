@@ -279,7 +279,9 @@ def test_given_a_hostile_posthog_part_when_reading_then_the_window_fails_naming_
     make, failure, named = POSTHOG_CASES[case]
     with FakeVendors(vendors=["posthog"]) as fakes:
         earlier = replace_stored(fakes, lambda key, index: key.endswith(".jsonl.gz") and index == 2, make())
-        result = cli.run("read", fakes.config(), catalog_of([("posthog_events", True, ["_inserted_at"])]), measure=True)
+        config = fakes.config()
+        config["posthog"]["export_concurrency"] = 1  # exports one after another: the second stored part is read second
+        result = cli.run("read", config, catalog_of([("posthog_events", True, ["_inserted_at"])]), measure=True)
         error = stream_errors(result)["posthog_events"]
         for text in [*named, ".jsonl.gz"]:
             assert text in error["message"], error["message"]
