@@ -261,7 +261,8 @@ def test_given_busy_expired_cut_and_throttled_when_read_then_records_still_exact
 
 def test_given_export_fails_when_read_then_stream_fails_with_posthogs_error(fakes: Fakes):
     fakes.posthog.faults.fail_export_next("Export failed: disk quota exceeded")
-    result = read(fakes.posthog.config_block(), ["posthog_events"], expect_errors=True)
+    config = {**fakes.posthog.config_block(), "export_concurrency": 1}  # the first window's export is the one failed
+    result = read(config, ["posthog_events"], expect_errors=True)
     assert result.records("posthog_events") == []
     error = stream_error(result, "posthog_events")
     assert "ended Failed: Export failed: disk quota exceeded" in error["message"]

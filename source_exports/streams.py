@@ -10,7 +10,7 @@ state or the config's `start_date`, and only moves it forward when the caller sa
 to that point were emitted.
 A start before the vendor's data can exist (`earliest_data`) is moved up to it with a warning —
 nothing is lost, and a sync from year 1 does not plan thousands of empty export windows; a saved
-cursor in the future is refused, since it would keep the stream empty for good.
+cursor in the future is replaced by now with a warning, since it would keep the stream empty for good.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from airbyte_cdk.sources.streams import CheckpointMixin, Stream
 from airbyte_cdk.sources.utils.schema_helpers import ResourceSchemaLoader
 
 from source_exports.config import parse_datetime
-from source_exports.errors import ConfigError
 from source_exports.estimates import StreamEstimate
 from source_exports.schema_policy import ColumnGuard, SchemaSettings, schemaless_schema
 
@@ -141,7 +140,10 @@ class IncrementalExportsStream(ExportsStream, CheckpointMixin):
         saved = self._state.get(self.cursor_field) if sync_mode == SyncMode.incremental else None
         if saved:
             field = f"state.{self.name}.{self.cursor_field}"
-            cursor = refuse_future_cursor(parse_datetime(saved, field), str(saved), self.name, field)
+            parsed = parse_datetime(saved, field)
+            cursor = future_cursor_to_now(parsed, str(saved), self.name, field)
+            if cursor != parsed:
+                self._state[self.cursor_field] = format_datetime(cursor)  # never saved again
             return self._not_before_earliest(cursor, field, str(saved))
         if self.start_date is None:
             return None
@@ -168,16 +170,20 @@ class IncrementalExportsStream(ExportsStream, CheckpointMixin):
 
 
 
-def refuse_future_cursor(cursor: pendulum.DateTime, saved: str, stream: str, field: str) -> pendulum.DateTime:
-    """The saved cursor, unless it is past our clock (beyond FUTURE_TOLERANCE): then a config error naming it."""
-    if cursor > pendulum.now("UTC") + FUTURE_TOLERANCE:
-        raise ConfigError(
-            f"The saved cursor {saved} is in the future, so this stream would stay empty for good",
-            stream=stream,
-            field=field,
-            hint="Reset this stream's state so the next sync starts from start_date",
-        )
-    return cursor
+def future_cursor_to_now(cursor: pendulum.DateTime, saved: str, stream: str, field: str) -> pendulum.DateTime:
+    """The saved cursor, unless it is past our clock (beyond FUTURE_TOLERANCE): then now, with a warning.
+
+    Kept, a future cursor would keep the stream empty for good; from now on, the stream reads what
+    comes next, and the warning says how to read what lies before.
+    """
+    now = pendulum.now("UTC")
+    if cursor <= now + FUTURE_TOLERANCE:
+        return cursor
+    LOGGER.warning(
+        f"{stream}: the saved cursor {saved} ({field}) is in the future; reading from now ({format_datetime(now)}) "
+        "and saving that instead. Reset this stream's state to read it again from start_date"
+    )
+    return now
 
 
 def format_datetime(value: pendulum.DateTime) -> str:

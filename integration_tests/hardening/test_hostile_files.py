@@ -11,11 +11,14 @@ served with status 200 is refused naming what the storage answered.
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import struct
 import zlib
 from typing import Any, Callable, Dict, Iterator, List, Tuple
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import zstandard
 
@@ -27,9 +30,12 @@ from integration_tests.hardening.harness import Figures, Runner, catalog_of, com
 pytestmark = pytest.mark.e2e
 
 ZEROS = bytes(1 << 20)
+TEXT_MIB = (b"x" * 1023 + b"\n") * 1024
 BOMB_SIZE = 2 << 30
 PEAK_LIMIT_MB = 400
 """Far below the 1.5 GB the bombs used to cost, and above the ~100 MB baseline plus one 32 MiB line held twice."""
+HUGE_VALUE = 256 << 20
+"""One Parquet value of 256 MiB: read whole, it and its copies would cost well over `PEAK_LIMIT_MB`."""
 RECORDS = "sourcecraft_artifact_records"
 CUBE_PATH = ("build", "compile", "make")
 
@@ -90,11 +96,15 @@ ARTIFACTS: Dict[str, Tuple[Callable[[], bytes], Any, List[Dict[str, Any]], List[
     "h/nested-100k.json": (lambda: nested_json(100_000), None, [], ["nesting", "200 levels"]),
     "i/zstd-bomb.jsonl.zst": (lambda: zstd_bomb(b'{"id": "'), None, [], ["JSON Lines line", "max_record_bytes"]),
     "j/giant-field.csv.gz": (
-        lambda: gzip_bomb(b'id,note\n1,"', filler=(b"x" * 1023 + b"\n") * 1024), None, [],
+        lambda: gzip_bomb(b'id,note\n1,"', filler=TEXT_MIB), None, [],
         ["CSV field", "file_limits.max_field_bytes", "row: 1"],
     ),
     "k/error-page.csv": (lambda: HTML_PAGE, "text/html; charset=utf-8", [], ["text/html page", "Service Unavailable"]),
     "l/s3-error.csv": (lambda: S3_ERROR, "application/octet-stream", [], ["HTML/XML document", "AccessDenied"]),
+    "la/huge-output.xml.gz": (
+        lambda: gzip_bomb(b'<testsuites><testsuite name="s"><testcase name="a"><system-out>', filler=TEXT_MIB), None,
+        [], ["JUnit XML element's text", "file_limits.max_field_bytes", "row: 1"],
+    ),
     "m/last.jsonl.gz": (lambda: gzip.compress(GOOD_JSONL), None, GOOD_JSONL_ROWS, []),
 }
 BAD = [path for path, (_, _, _, named) in ARTIFACTS.items() if named]
@@ -269,7 +279,9 @@ def test_given_a_hostile_posthog_part_when_reading_then_the_window_fails_naming_
     make, failure, named = POSTHOG_CASES[case]
     with FakeVendors(vendors=["posthog"]) as fakes:
         earlier = replace_stored(fakes, lambda key, index: key.endswith(".jsonl.gz") and index == 2, make())
-        result = cli.run("read", fakes.config(), catalog_of([("posthog_events", True, ["_inserted_at"])]), measure=True)
+        config = fakes.config()
+        config["posthog"]["export_concurrency"] = 1  # exports one after another: the second stored part is read second
+        result = cli.run("read", config, catalog_of([("posthog_events", True, ["_inserted_at"])]), measure=True)
         error = stream_errors(result)["posthog_events"]
         for text in [*named, ".jsonl.gz"]:
             assert text in error["message"], error["message"]
@@ -278,6 +290,34 @@ def test_given_a_hostile_posthog_part_when_reading_then_the_window_fails_naming_
         (first_part,) = earlier
         expected = [json.loads(line)["uuid"] for line in gzip.decompress(first_part).splitlines()]
         assert [row["uuid"] for row in result.records("posthog_events")] == expected  # nothing after the bad part
+
+
+def huge_value_parquet(size: int = HUGE_VALUE) -> bytes:
+    """One event whose `properties` holds `size` bytes of 'a': a few KB of zstd Parquet."""
+    offsets = pa.py_buffer(struct.pack("<ii", 0, size))
+    value = pa.Array.from_buffers(pa.string(), 1, [None, offsets, pa.py_buffer(b"a" * size)])  # no str copy
+    sink = io.BytesIO()
+    pq.write_table(pa.table({"uuid": ["huge"], "properties": value}), sink, compression="zstd")
+    return sink.getvalue()
+
+
+def test_given_posthog_parquet_parts_with_a_huge_value_when_reading_then_the_read_fails_naming_part_row_and_limit(
+    cli, figures
+):
+    """Every part holds one 256 MiB value (the windows' exports run concurrently, so which part is stored
+    first is not fixed); read whole it would cost far more than `PEAK_LIMIT_MB`."""
+    with FakeVendors(vendors=["posthog"]) as fakes:
+        replace_stored(fakes, lambda key, _: key.endswith(".parquet"), huge_value_parquet())
+        config = {"posthog": fakes.posthog.config_block(file_format="Parquet", compression="zstd")}
+        result = cli.run("read", config, catalog_of([("posthog_events", True, ["_inserted_at"])]), measure=True)
+        error = stream_errors(result)["posthog_events"]
+        for text in ["A value of Parquet column 'properties' in row 1", "file_limits.max_field_bytes", ".parquet"]:
+            assert text in error["message"], error["message"]
+        assert "row: 1" in error["message"]
+        assert error["failure_type"] == "config_error" and "This is a bug" not in error["message"]
+        assert figures.peak_rss_mb < PEAK_LIMIT_MB
+        assert result.records("posthog_events") == []
+        assert any(download.key.endswith(".parquet") and download.status == 200 for download in fakes.storage.downloads)
 
 
 def test_given_file_limits_in_the_config_when_reading_then_they_apply_and_bad_values_name_the_field(cli, figures):

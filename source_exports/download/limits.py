@@ -26,11 +26,13 @@ class FileLimits:
     """The limits applied to every file; each one a generous ceiling, not a tuning knob."""
 
     max_record_bytes: int = 32 * MIB
-    """One CSV line, one JSON Lines line, one JSON array item (measured on the decoded text)."""
+    """One CSV line, one JSON Lines line, one JSON array item (measured on the decoded text), one
+    JUnit test case, one Parquet row."""
     max_field_bytes: int = 16 * MIB
-    """One CSV cell or one JSON string value."""
+    """One CSV cell, one JSON string value, one JUnit element's text or tag, one Parquet value."""
     max_nesting_depth: int = 200
-    """Arrays and objects inside one another in one JSON record (the record itself is level 1)."""
+    """Arrays and objects inside one another in one JSON record (the record itself is level 1),
+    elements inside one another in a JUnit report."""
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> FileLimits:
@@ -96,12 +98,13 @@ def exceeded(what: str, limit_name: str, limit: int, file_name: str, row: Option
 def spec_block() -> Dict[str, Any]:
     """The `file_limits` property of the connector spec."""
     descriptions = {
-        "max_record_bytes": "Largest row a file may hold: one CSV line, one JSON Lines line, or one item of a "
-        "JSON array, in bytes of text. A longer one fails the file naming the row.",
-        "max_field_bytes": "Largest single CSV cell or JSON string value, in bytes of text. A longer one fails "
-        "the file naming the row.",
+        "max_record_bytes": "Largest row a file may hold: one CSV line, one JSON Lines line, one item of a "
+        "JSON array, one JUnit test case or one Parquet row, in bytes. A longer one fails the file naming the row.",
+        "max_field_bytes": "Largest single CSV cell, JSON string value, JUnit XML element text or Parquet "
+        "string value, in bytes. A longer one fails the file naming the row.",
         "max_nesting_depth": "Deepest nesting of arrays and objects in one JSON record (the record itself is "
-        f"level 1); at most {SERIALISABLE_DEPTH}, since deeper records cannot be written.",
+        f"level 1), or of elements in a JUnit report; at most {SERIALISABLE_DEPTH}, since deeper records cannot "
+        "be written.",
     }
     titles = {
         "max_record_bytes": "Maximum row size (bytes)",

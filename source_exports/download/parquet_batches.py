@@ -14,6 +14,7 @@ string array of JSON texts, and the pieces of each object are joined row-wise by
   path's own functions per value (`to_json_value` + `orjson.dumps`), so those columns match
   by construction and only they pay for Python objects.
 
+Values and rows past the file limits are refused as the row path refuses them (`parquet_limits`).
 A null of any type is `null`. Files pyarrow cannot open or read, duplicate column names and
 strings that are not valid UTF-8 raise `Unsupported`: the row path then reports (or reads) them.
 """
@@ -29,6 +30,7 @@ from typing import Any, BinaryIO, Iterator, List, Mapping
 import orjson
 
 from source_exports.download.batch import RecordBatch, string_scalar
+from source_exports.download.parquet_limits import bounded_batches
 from source_exports.download.parsers.parquet_parser import (
     column_values,
     open_spooled_parquet,
@@ -132,7 +134,7 @@ def parquet_batches(stream: BinaryIO, tail: Mapping[str, Any], file_name: str) -
             raise Unsupported("a column is named like a metadata column: the row path renames it")
         layout = object_layout(names, tail)
         done = 0
-        batches = parquet.iter_batches(batch_size=BATCH_ROWS, use_threads=False)
+        batches = bounded_batches(parquet, BATCH_ROWS, file_name, use_threads=False)
         while True:
             try:
                 block = next(batches, None)

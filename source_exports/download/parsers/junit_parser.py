@@ -1,7 +1,10 @@
 """JUnit XML test reports: one row per `<testcase>`, streamed.
 
-The report is read with `xml.etree.ElementTree.iterparse` and every finished `<testcase>` (and
-`<testsuite>`) is detached from the tree, so memory stays flat however large the report. XML from
+The report is read with `xml.etree.ElementTree.iterparse` and every finished element a row does
+not need is detached from the tree, so memory stays flat however large the report. The bytes read
+without the parser completing a tag are capped (`file_limits`): one element's text or attributes
+may hold at most `max_field_bytes`, one test case (or what lies between two) `max_record_bytes`,
+and elements nest at most `max_nesting_depth` deep, so a 2 GiB `<system-out>` is refused, not held. XML from
 CI jobs is untrusted: `defusedxml` is used when installed; otherwise the stdlib parser is hardened
 the same way — any entity declaration (the "billion laughs" expansion) and any external entity
 is refused before it is expanded.
@@ -20,6 +23,7 @@ import xml.etree.ElementTree as ElementTree
 from types import ModuleType
 from typing import Any, BinaryIO, Iterator, List, Optional, Tuple
 
+from source_exports.download.limits import FileLimits, LimitSignal, current
 from source_exports.download.parsers.base import RecordParser, Row, register
 from source_exports.errors import RecordParseError
 
@@ -32,6 +36,8 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 # Child elements of <testcase> that decide its status, in order of precedence.
 OUTCOMES = (("error", "error"), ("failure", "failed"), ("skipped", "skipped"))
+OUTCOME_TAGS = frozenset(tag for tag, _ in OUTCOMES)
+BOUNDARIES = frozenset(("testcase", "testsuite", "testsuites"))
 ROOTS = ("testsuites", "testsuite")
 
 
@@ -98,6 +104,31 @@ def seconds(value: Optional[str]) -> Optional[float]:
     except ValueError:
         return None
 
+class BoundedReader:
+    """A read-through view of the report that raises `LimitSignal` once more bytes have been read
+    since the parser's last event (`field_done`) or the last test case boundary (`record_done`)
+    than the limits allow: the parser holds at most that much of one element's text."""
+
+    def __init__(self, stream: BinaryIO, limits: FileLimits) -> None:
+        self._stream, self._limits = stream, limits
+        self._read = self._field_start = self._record_start = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self._read += len(data)
+        if self._read - self._field_start > self._limits.max_field_bytes:
+            raise LimitSignal("A JUnit XML element's text or tag", "max_field_bytes", self._limits.max_field_bytes)
+        if self._read - self._record_start > self._limits.max_record_bytes:
+            raise LimitSignal("A JUnit XML test case", "max_record_bytes", self._limits.max_record_bytes)
+        return data
+
+    def field_done(self) -> None:
+        self._field_start = self._read
+
+    def record_done(self) -> None:
+        self._record_start = self._field_start = self._read
+
+
 COLUMNS = {
     **dict.fromkeys(("suite", "classname", "name"), {"type": ["null", "string"]}),
     "time": {"type": ["null", "number"]},
@@ -141,11 +172,14 @@ class JUnitXmlParser(RecordParser):
     format = "junit_xml"
 
     def parse_records(self, stream: BinaryIO, file_name: str, logger: logging.Logger) -> Iterator[Row]:
+        limits = current()
+        reader = BoundedReader(stream, limits)
         stack: List[ElementTree.Element] = []
         suites: List[Optional[str]] = []
         cases = 0
         try:
-            for event, element in iterparse_safely(stream):
+            for event, element in iterparse_safely(reader):
+                reader.field_done()
                 tag = local_name(element.tag)
                 if event == "start":
                     if not stack and tag not in ROOTS:
@@ -155,8 +189,13 @@ class JUnitXmlParser(RecordParser):
                             hint="Narrow artifact_paths so only JUnit reports match *.xml",
                         )
                     stack.append(element)
+                    if len(stack) > limits.max_nesting_depth:
+                        depth = limits.max_nesting_depth
+                        raise LimitSignal("A JUnit XML element's nesting", "max_nesting_depth", depth)
                     if tag == "testsuite":
                         suites.append(element.get("name"))
+                    if tag in BOUNDARIES:
+                        reader.record_done()
                     continue
                 stack.pop()
                 if tag == "testcase":
@@ -164,11 +203,15 @@ class JUnitXmlParser(RecordParser):
                     yield testcase_row(element, suites[-1] if suites else None)
                 elif tag == "testsuite":
                     suites.pop()
-                else:
-                    continue
+                elif stack and local_name(stack[-1].tag) == "testcase" and tag in OUTCOME_TAGS:
+                    continue  # the row of its test case reads it
+                if tag in BOUNDARIES:
+                    reader.record_done()
                 element.clear()
                 if stack:
                     stack[-1].remove(element)  # detach: a cleared element still costs memory in its parent
+        except LimitSignal as signal:
+            raise signal.error(file_name, cases + 1) from None
         except REFUSED as error:
             raise RecordParseError(f"Refused to parse the report: {error}", file=file_name) from error
         except SyntaxError as error:  # ElementTree.ParseError of whichever ElementTree module parsed

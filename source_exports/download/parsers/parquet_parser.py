@@ -1,6 +1,7 @@
 """Parquet: spooled to a temporary file (Parquet needs random access) and read by batches.
 
-Memory stays bounded by one batch, not the file. Values become JSON-native: timestamps and
+Memory stays bounded by one batch, not the file; values and rows past the file limits are
+refused (`parquet_limits`). Values become JSON-native: timestamps and
 dates as ISO-8601 text, decimals as text (no precision lost), binary as base64.
 """
 
@@ -15,6 +16,7 @@ import shutil
 import tempfile
 from typing import Any, BinaryIO, Callable, Iterator, List, Optional
 
+from source_exports.download.parquet_limits import bounded_batches
 from source_exports.download.parsers.base import RecordParser, Row, register
 from source_exports.errors import RecordParseError
 
@@ -162,7 +164,7 @@ class ParquetParser(RecordParser):
             convert = [field.name for field in parquet.schema_arrow if needs_conversion(field.type)]
             row = 0
             try:
-                for batch in parquet.iter_batches(batch_size=self.batch_size):
+                for batch in bounded_batches(parquet, self.batch_size, file_name):
                     for record in batch_rows(batch):
                         row += 1
                         for column in convert:

@@ -26,7 +26,7 @@ import pendulum
 
 from source_exports.config import parse_datetime
 from source_exports.errors import ConfigError
-from source_exports.streams import format_datetime, refuse_future_cursor
+from source_exports.streams import format_datetime, future_cursor_to_now
 from source_exports.vendors.sourcecraft.client import SourceCraftClient
 
 FINISHED_STATUSES = frozenset({"success", "failed", "canceled", "timeout"})
@@ -84,7 +84,7 @@ class RunCheckpoint:
         moments: Dict[str, Optional[pendulum.DateTime]] = {}
         for key in ("updated_at", "synced_at"):
             saved, field = state.get(key), f"{prefix}.{key}"
-            moments[key] = refuse_future_cursor(parse_datetime(saved, field), saved, stream, field) if saved else None
+            moments[key] = future_cursor_to_now(parse_datetime(saved, field), saved, stream, field) if saved else None
         return cls(
             updated_at=moments["updated_at"],
             max_slug=int(max_slug) if max_slug is not None else None,

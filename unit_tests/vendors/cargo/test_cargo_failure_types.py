@@ -7,6 +7,7 @@ from source_exports.errors import UnreadableAnswer, to_traced_exception
 from source_exports.vendors.cargo.client import CargoClient
 from source_exports.vendors.cargo.config import parse_cargo_config
 from unit_tests.vendors.cargo.builders import RUNS_LIST, ConfigBuilder, cargo_error
+from unit_tests.vendors.failure_contract import expected_failure_types
 
 
 def client() -> CargoClient:
@@ -14,18 +15,7 @@ def client() -> CargoClient:
 
 
 @pytest.mark.parametrize(
-    "status, failure_type",
-    [
-        (400, FailureType.config_error),
-        (405, FailureType.config_error),
-        (410, FailureType.config_error),
-        (408, FailureType.transient_error),
-        (409, FailureType.transient_error),
-        (425, FailureType.transient_error),
-        (429, FailureType.transient_error),
-        (501, FailureType.transient_error),
-        (503, FailureType.transient_error),
-    ],
+    "status, failure_type", expected_failure_types(400, 405, 410, 408, 409, 425, 429, 501, 503)
 )
 def test_given_error_status_without_a_cargo_reason_when_calling_then_failure_type_per_contract(
     requests_mock, status, failure_type

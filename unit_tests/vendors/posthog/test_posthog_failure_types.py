@@ -11,6 +11,7 @@ from source_exports.vendors.posthog.client import PostHogClient
 from source_exports.vendors.posthog.config import FileDownloadConfig, PostHogConfig
 from source_exports.vendors.posthog.jobs import FileDownloadJob, JobSettings
 from source_exports.vendors.posthog.windows import UTC, Window
+from unit_tests.vendors.failure_contract import expected_failure_types
 
 API = "https://eu.posthog.com"
 LISTING = f"{API}/api/environments/7/batch_exports/"
@@ -22,20 +23,7 @@ def client() -> PostHogClient:
 
 
 @pytest.mark.parametrize(
-    "status, failure_type",
-    [
-        (400, FailureType.config_error),
-        (401, FailureType.config_error),
-        (403, FailureType.config_error),
-        (404, FailureType.config_error),
-        (422, FailureType.config_error),
-        (408, FailureType.transient_error),
-        (409, FailureType.transient_error),
-        (425, FailureType.transient_error),
-        (429, FailureType.transient_error),
-        (500, FailureType.transient_error),
-        (503, FailureType.transient_error),
-    ],
+    "status, failure_type", expected_failure_types(400, 401, 403, 404, 422, 408, 409, 425, 429, 500, 503)
 )
 def test_given_error_status_when_listing_then_failure_type_per_contract(requests_mock, status, failure_type):
     requests_mock.get(LISTING, status_code=status, json={"type": "x", "code": "x", "detail": "no", "attr": None})

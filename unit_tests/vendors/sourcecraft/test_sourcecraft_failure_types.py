@@ -6,6 +6,7 @@ from airbyte_cdk.models import FailureType
 
 from source_exports.errors import UnreadableAnswer, to_traced_exception
 from source_exports.vendors.sourcecraft.client import SourceCraftClient
+from unit_tests.vendors.failure_contract import expected_failure_types
 
 API = "https://api.sourcecraft.test"
 RUNS = f"{API}/repos/my-org/my-repo/cicd/runs"
@@ -16,19 +17,7 @@ def client() -> SourceCraftClient:
 
 
 @pytest.mark.parametrize(
-    "status, failure_type",
-    [
-        (400, FailureType.config_error),
-        (401, FailureType.config_error),
-        (404, FailureType.config_error),
-        (422, FailureType.config_error),
-        (408, FailureType.transient_error),
-        (409, FailureType.transient_error),
-        (425, FailureType.transient_error),
-        (429, FailureType.transient_error),
-        (500, FailureType.transient_error),
-        (503, FailureType.transient_error),
-    ],
+    "status, failure_type", expected_failure_types(400, 401, 404, 422, 408, 409, 425, 429, 500, 503)
 )
 def test_given_error_status_when_listing_runs_then_failure_type_per_contract(requests_mock, status, failure_type):
     body = {"error_code": "X", "message": "no", "request_id": "req-1", "details": {}}

@@ -10,6 +10,7 @@ from source_exports.errors import UnreadableAnswer, VendorJobFailed, to_traced_e
 from source_exports.vendors.spaaza.client import SpaazaClient
 from source_exports.vendors.spaaza.config import SpaazaConfig
 from source_exports.vendors.spaaza.jobs import SpaazaExportJob
+from unit_tests.vendors.failure_contract import expected_failure_types
 from unit_tests.vendors.spaaza.builders import BASE_URL, TaskBuilder, block, error_body
 
 URL = f"{BASE_URL}/tasks/77/download_url"
@@ -20,19 +21,7 @@ def client() -> SpaazaClient:
 
 
 @pytest.mark.parametrize(
-    "status, failure_type",
-    [
-        (400, FailureType.config_error),
-        (401, FailureType.config_error),
-        (404, FailureType.config_error),
-        (422, FailureType.config_error),
-        (408, FailureType.transient_error),
-        (409, FailureType.transient_error),
-        (425, FailureType.transient_error),
-        (429, FailureType.transient_error),
-        (500, FailureType.transient_error),
-        (503, FailureType.transient_error),
-    ],
+    "status, failure_type", expected_failure_types(400, 401, 404, 422, 408, 409, 425, 429, 500, 503)
 )
 def test_given_error_status_with_an_unknown_text_when_minting_then_failure_type_per_contract(
     requests_mock, status, failure_type
