@@ -29,26 +29,15 @@ def pytest_unconfigure(config):
         shutil.rmtree(_STAGING, ignore_errors=True)
 
 
-def _docker_engine_available() -> bool:
-    """The CDK's own image tests need a running Docker engine (a client alone is not enough)."""
-    import shutil
-    import subprocess
-
-    if shutil.which("docker") is None:
-        return False
-    try:
-        return subprocess.run(["docker", "info"], capture_output=True, timeout=20, check=False).returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        return False
-
-
 def pytest_collection_modifyitems(config, items):
     """Skip the CDK's `image_tests` without a Docker engine; integration_tests/test_image.py
     builds and exercises the image with podman instead."""
     import pytest
 
+    from integration_tests.connector_test import docker_engine_available
+
     cdk_image_tests = [item for item in items if item.get_closest_marker("image_tests")]
-    if cdk_image_tests and not _docker_engine_available():
+    if cdk_image_tests and not docker_engine_available():
         skip = pytest.mark.skip(
             reason="no Docker engine: the image is built and tested with podman by integration_tests/test_image.py"
         )
