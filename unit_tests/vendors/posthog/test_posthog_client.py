@@ -7,32 +7,26 @@ from source_exports.errors import AuthError, ConfigError, DownloadError, Transie
 from source_exports.vendors.posthog.client import PostHogClient
 from source_exports.vendors.posthog.config import PostHogConfig
 from source_exports.vendors.posthog.errors import ExportExpired, TooManyConcurrentExports
+from unit_tests.vendors.posthog.builders import ENV, block, created, drf_error, log_entry, page
 
-API = "https://eu.posthog.com"
-ENV = f"{API}/api/environments/7"
+MISSING_READ_SCOPE = drf_error("API key missing required scope 'batch_export:read'")
 
 
 def client(**overrides):
-    block = {"api_key": "phx_secret", "api_url": API, "environment_id": "7", **overrides}
-    return PostHogClient(PostHogConfig.from_block(block))
-
-
-def drf(detail, code="permission_denied", kind="authentication_error", attr=None):
-    return {"type": kind, "code": code, "detail": detail, "attr": attr}
+    return PostHogClient(PostHogConfig.from_block(block(**overrides)))
 
 
 def test_given_next_links_on_another_host_when_listing_then_pages_are_read_from_the_configured_host():
     with rm.Mocker() as mock:
         mock.get(
             f"{ENV}/batch_exports/?limit=100&offset=0",
-            json={
-                "count": 3,
-                "next": "http://internal:8000/api/environments/7/batch_exports/?limit=100&offset=2",
-                "previous": None,
-                "results": [{"id": "a"}, {"id": "b"}],
-            },
+            json=page(
+                [{"id": "a"}, {"id": "b"}],
+                "http://internal:8000/api/environments/7/batch_exports/?limit=100&offset=2",
+                count=3,
+            ),
         )
-        mock.get(f"{ENV}/batch_exports/?limit=100&offset=2", json={"count": 3, "next": None, "results": [{"id": "c"}]})
+        mock.get(f"{ENV}/batch_exports/?limit=100&offset=2", json=page([{"id": "c"}], count=3))
         assert [item["id"] for item in client().list_batch_exports()] == ["a", "b", "c"]
         assert all(request.netloc == "eu.posthog.com" for request in mock.request_history)
         assert all(request.headers["Authorization"] == "Bearer phx_secret" for request in mock.request_history)
@@ -40,19 +34,15 @@ def test_given_next_links_on_another_host_when_listing_then_pages_are_read_from_
 
 def test_given_cursor_pages_when_listing_runs_then_next_is_followed_until_null():
     with rm.Mocker() as mock:
-        mock.get(
-            f"{ENV}/batch_exports/b1/runs/?limit=100",
-            json={"next": f"{ENV}/batch_exports/b1/runs/?cursor=xyz", "results": [{"id": 1}]},
-        )
-        mock.get(f"{ENV}/batch_exports/b1/runs/?cursor=xyz", json={"next": None, "results": [{"id": 2}]})
+        next_url = f"{ENV}/batch_exports/b1/runs/?cursor=xyz"
+        mock.get(f"{ENV}/batch_exports/b1/runs/?limit=100", json=page([{"id": 1}], next_url))
+        mock.get(f"{ENV}/batch_exports/b1/runs/?cursor=xyz", json=page([{"id": 2}]))
         assert [run["id"] for run in client().list_runs("7", "b1")] == [1, 2]
 
 
 def test_given_missing_read_scope_when_checking_then_auth_error_names_the_scope():
     with rm.Mocker() as mock:
-        mock.get(
-            f"{ENV}/batch_exports/", status_code=403, json=drf("API key missing required scope 'batch_export:read'")
-        )
+        mock.get(f"{ENV}/batch_exports/", status_code=403, json=MISSING_READ_SCOPE)
         with pytest.raises(AuthError) as error:
             client().check_access()
     assert "API key missing required scope 'batch_export:read'" in str(error.value)
@@ -61,25 +51,22 @@ def test_given_missing_read_scope_when_checking_then_auth_error_names_the_scope(
 
 def test_given_file_downloads_configured_when_scope_missing_then_hint_names_the_write_scope_too():
     with rm.Mocker() as mock:
-        mock.get(
-            f"{ENV}/batch_exports/", status_code=403, json=drf("API key missing required scope 'batch_export:read'")
-        )
+        mock.get(f"{ENV}/batch_exports/", status_code=403, json=MISSING_READ_SCOPE)
         with pytest.raises(AuthError, match="batch_export:read and batch_export:write"):
             client(file_download={}).check_access()
 
 
 def test_given_invalid_key_when_checking_then_auth_error_says_personal_api_key():
     with rm.Mocker() as mock:
-        mock.get(
-            f"{ENV}/batch_exports/", status_code=401, json=drf("Invalid personal API key.", "authentication_failed")
-        )
+        invalid_key = drf_error("Invalid personal API key.", "authentication_failed")
+        mock.get(f"{ENV}/batch_exports/", status_code=401, json=invalid_key)
         with pytest.raises(AuthError, match="personal API key"):
             client().check_access()
 
 
 def test_given_unknown_environment_when_checking_then_config_error_names_the_settings():
     with rm.Mocker() as mock:
-        mock.get(f"{ENV}/batch_exports/", status_code=404, json=drf("Not found.", "not_found", "invalid_request"))
+        mock.get(f"{ENV}/batch_exports/", status_code=404, json=drf_error("Not found.", "not_found", "invalid_request"))
         with pytest.raises(ConfigError, match="posthog.environment_id"):
             client().check_access()
 
@@ -104,7 +91,7 @@ def test_given_expired_export_when_locating_a_part_then_export_expired():
         mock.get(
             f"{ENV}/file_download_batch_exports/e1/download/f1/",
             status_code=400,
-            json=drf("This file download batch export has expired.", "invalid_input", "validation_error"),
+            json=drf_error("This file download batch export has expired.", "invalid_input", "validation_error"),
         )
         with pytest.raises(ExportExpired):
             client().file_location("e1", "f1")
@@ -123,7 +110,7 @@ def test_given_too_many_concurrent_downloads_when_creating_then_retry_after_is_k
             f"{ENV}/file_download_batch_exports/",
             status_code=429,
             headers={"Retry-After": "7"},
-            json=drf("Too many", "too_many_concurrent_file_downloads", "throttled_error"),
+            json=drf_error("Too many", "too_many_concurrent_file_downloads", "throttled_error"),
         )
         with pytest.raises(TooManyConcurrentExports) as error:
             client().create_file_download({"model": "events"})
@@ -135,7 +122,9 @@ def test_given_validation_error_when_creating_then_config_error_names_posthogs_a
         mock.post(
             f"{ENV}/file_download_batch_exports/",
             status_code=400,
-            json=drf("The interval must be at most 7 days.", "invalid_input", "validation_error", "data_interval_end"),
+            json=drf_error(
+                "The interval must be at most 7 days.", "invalid_input", "validation_error", "data_interval_end"
+            ),
         )
         with pytest.raises(ConfigError, match="attr data_interval_end"):
             client().create_file_download({"model": "events"})
@@ -143,16 +132,17 @@ def test_given_validation_error_when_creating_then_config_error_names_posthogs_a
 
 def test_given_202_when_creating_then_the_id_is_returned():
     with rm.Mocker() as mock:
-        mock.post(f"{ENV}/file_download_batch_exports/", status_code=202, json={"id": "e-9"})
+        mock.post(f"{ENV}/file_download_batch_exports/", status_code=202, json=created("e-9"))
         assert client().create_file_download({"model": "events"}) == "e-9"
         assert mock.request_history[0].json() == {"model": "events"}
 
 
 def test_given_logs_page_when_listed_then_bounds_and_limit_are_sent():
+    entry = log_entry("2025-01-01T12:00:00.000000Z", "m")
     with rm.Mocker() as mock:
-        mock.get(f"{ENV}/batch_exports/b1/logs/", json={"results": [{"message": "m"}]})
+        mock.get(f"{ENV}/batch_exports/b1/logs/", json=page([entry]))
         assert client().list_logs("7", "b1", 500, after="2025-01-01T00:00:00Z", before="2025-01-02T00:00:00Z") == [
-            {"message": "m"}
+            entry
         ]
         assert mock.request_history[0].qs == {
             "limit": ["500"],

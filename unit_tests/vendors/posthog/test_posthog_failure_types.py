@@ -12,21 +12,21 @@ from source_exports.vendors.posthog.config import FileDownloadConfig, PostHogCon
 from source_exports.vendors.posthog.jobs import FileDownloadJob, JobSettings
 from source_exports.vendors.posthog.windows import UTC, Window
 from unit_tests.vendors.failure_contract import expected_failure_types
+from unit_tests.vendors.posthog.builders import ENV, FileDownloadBuilder, block, created, drf_error
 
-API = "https://eu.posthog.com"
-LISTING = f"{API}/api/environments/7/batch_exports/"
-EXPORT = f"{API}/api/environments/7/file_download_batch_exports/e-1/"
+LISTING = f"{ENV}/batch_exports/"
+EXPORT = f"{ENV}/file_download_batch_exports/e-1/"
 
 
 def client() -> PostHogClient:
-    return PostHogClient(PostHogConfig.from_block({"api_key": "phx_secret", "api_url": API, "environment_id": "7"}))
+    return PostHogClient(PostHogConfig.from_block(block()))
 
 
 @pytest.mark.parametrize(
     "status, failure_type", expected_failure_types(400, 401, 403, 404, 422, 408, 409, 425, 429, 500, 503)
 )
 def test_given_error_status_when_listing_then_failure_type_per_contract(requests_mock, status, failure_type):
-    requests_mock.get(LISTING, status_code=status, json={"type": "x", "code": "x", "detail": "no", "attr": None})
+    requests_mock.get(LISTING, status_code=status, json=drf_error("no", code="x", kind="x"))
 
     with pytest.raises(Exception) as caught:
         client().check_access()
@@ -51,8 +51,8 @@ def test_given_body_that_is_not_json_when_listing_then_unreadable_answer_is_tran
 def test_given_export_that_ended_failed_when_running_then_vendor_job_failed_per_contract(
     requests_mock, status, failure_type
 ):
-    requests_mock.post(f"{API}/api/environments/7/file_download_batch_exports/", status_code=201, json={"id": "e-1"})
-    requests_mock.get(EXPORT, json={"id": "e-1", "status": status, "error": "quota"})
+    requests_mock.post(f"{ENV}/file_download_batch_exports/", status_code=201, json=created("e-1"))
+    requests_mock.get(EXPORT, json=FileDownloadBuilder("e-1").with_status(status).with_error("quota").build())
     window = Window(datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 1, 2, tzinfo=UTC))
     settings = JobSettings(poll_interval_seconds=1.0, poll_timeout_seconds=60.0, concurrency_retries=0)
     logger, no_sleep = logging.getLogger("test"), lambda _: None

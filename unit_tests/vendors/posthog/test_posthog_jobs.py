@@ -10,6 +10,7 @@ from source_exports.vendors.posthog.config import FileDownloadConfig
 from source_exports.vendors.posthog.errors import TooManyConcurrentExports
 from source_exports.vendors.posthog.jobs import MAX_POLL_SECONDS, FileDownloadJob, JobSettings
 from source_exports.vendors.posthog.windows import UTC, Window
+from unit_tests.vendors.posthog.builders import FileDownloadBuilder, completed, in_state
 
 WINDOW = Window(datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 1, 8, tzinfo=UTC))
 
@@ -62,10 +63,10 @@ def test_given_config_when_payload_built_then_posthogs_shape_with_window_bounds(
 def test_given_files_listed_one_poll_after_completed_when_run_then_waits_for_them():
     client = ScriptedClient(
         [
-            {"status": "Starting"},
-            {"status": "Running"},
-            {"status": "Completed", "files": [], "records_completed": 12},
-            {"status": "Completed", "files": ["f1", "f2"], "records_completed": 12},
+            in_state("Starting"),
+            in_state("Running"),
+            completed(records=12),
+            completed("f1", "f2", records=12),
         ]
     )
     clock = Clock()
@@ -77,25 +78,27 @@ def test_given_files_listed_one_poll_after_completed_when_run_then_waits_for_the
 def test_given_poll_ceiling_when_waiting_long_then_interval_stops_growing():
     clock = Clock()
     with pytest.raises(JobTimeout):
-        job(ScriptedClient([{"status": "Running"}]), clock, timeout=1000).run()
+        job(ScriptedClient([in_state("Running")]), clock, timeout=1000).run()
     assert max(clock.sleeps) == MAX_POLL_SECONDS
     assert clock.sleeps[-2] == MAX_POLL_SECONDS  # the last pause is cut short by the deadline
 
 
 def test_given_completed_with_zero_records_and_no_files_when_run_then_empty_export():
-    export = job(ScriptedClient([{"status": "Completed", "files": [], "records_completed": 0}]), Clock()).run()
+    export = job(ScriptedClient([completed(records=0)]), Clock()).run()
     assert export.files == ()
 
 
 def test_given_completed_without_files_or_count_when_grace_polls_pass_then_treated_as_empty(caplog):
     with caplog.at_level(logging.WARNING):
-        export = job(ScriptedClient([{"status": "Completed", "files": []}]), Clock(), timeout=1000).run()
+        no_count = FileDownloadBuilder().with_status("Completed").with_files().build()
+        export = job(ScriptedClient([no_count]), Clock(), timeout=1000).run()
     assert export.files == ()
     assert "treating it as empty" in caplog.text
 
 
 def test_given_failed_export_when_run_then_vendor_job_failed_with_posthogs_error_and_id():
-    client = ScriptedClient([{"status": "Running"}, {"status": "Failed", "error": "Disk quota exceeded"}])
+    failed = FileDownloadBuilder().with_status("Failed").with_error("Disk quota exceeded").build()
+    client = ScriptedClient([in_state("Running"), failed])
     with pytest.raises(VendorJobFailed) as error:
         job(client, Clock()).run()
     message = str(error.value)
@@ -105,12 +108,12 @@ def test_given_failed_export_when_run_then_vendor_job_failed_with_posthogs_error
 
 def test_given_export_never_finishes_when_timeout_passes_then_job_timeout_says_what_to_raise():
     with pytest.raises(JobTimeout, match="poll_timeout_minutes"):
-        job(ScriptedClient([{"status": "Running"}]), Clock(), timeout=10).run()
+        job(ScriptedClient([in_state("Running")]), Clock(), timeout=10).run()
 
 
 def test_given_too_many_concurrent_downloads_twice_when_creating_then_waits_and_retries():
     busy = [TooManyConcurrentExports("busy", retry_after=4.0), TooManyConcurrentExports("busy")]
-    client = ScriptedClient([{"status": "Completed", "files": ["f"], "records_completed": 1}], busy + ["e-2"])
+    client = ScriptedClient([completed("f", export_id="e-2")], busy + ["e-2"])
     clock = Clock()
     assert job(client, clock).run().id == "e-2"
     assert clock.sleeps[:2] == [4.0, 2.0]  # Retry-After first, then the doubled poll interval
@@ -125,14 +128,12 @@ def test_given_too_many_concurrent_downloads_beyond_retries_when_creating_then_e
 
 
 def test_given_files_as_objects_when_completed_then_ids_are_taken():
-    export = job(
-        ScriptedClient([{"status": "Completed", "files": [{"id": "a"}], "records_completed": 1}]), Clock()
-    ).run()
+    export = job(ScriptedClient([completed({"id": "a"})]), Clock()).run()
     assert export.files == ("a",)
 
 
 def test_given_heartbeat_interval_when_waiting_then_status_is_logged_again(caplog):
-    statuses = [{"status": "Running"}] * 20 + [{"status": "Completed", "files": ["f"], "records_completed": 1}]
+    statuses = [in_state("Running")] * 20 + [completed("f")]
     with caplog.at_level(logging.INFO):
         job(ScriptedClient(statuses), Clock(), timeout=3000).run()
     assert sum("is Running after" in line for line in caplog.messages) >= 2

@@ -9,13 +9,13 @@ import pytest
 
 from source_exports.vendors.posthog.logs import NewestFirstLogWalker
 from source_exports.vendors.posthog.windows import UTC, format_timestamp, parse_timestamp
+from unit_tests.vendors.posthog.builders import log_entry
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 
 
 def entry(seconds: float, message: str, instance: str = "i-1", level: str = "INFO"):
-    moment = T0 + timedelta(seconds=seconds)
-    return {"timestamp": format_timestamp(moment), "instance_id": instance, "level": level, "message": message}
+    return log_entry(format_timestamp(T0 + timedelta(seconds=seconds)), message, instance, level)
 
 
 class LogServer:

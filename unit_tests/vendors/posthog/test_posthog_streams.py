@@ -14,6 +14,7 @@ from source_exports.vendors.posthog.streams import (
     PostHogFileDownloadStream,
 )
 from source_exports.vendors.posthog.windows import UTC, format_timestamp
+from unit_tests.vendors.posthog.builders import batch_export, batch_export_run, log_entry
 
 NOW = datetime(2025, 3, 20, 12, 0, tzinfo=UTC)
 
@@ -37,7 +38,7 @@ class StubClient:
         self.log_requests = []
 
     def list_batch_exports(self):
-        return iter([{"id": "b1", "team_id": 7}, {"id": "b2", "team_id": None}])
+        return iter([batch_export("b1", team_id=7), batch_export("b2", team_id=None)])
 
     def list_runs(self, team_id, batch_export_id):
         return iter([dict(run, batch_export=batch_export_id, team=team_id) for run in self.runs])
@@ -160,9 +161,9 @@ def test_given_export_keeps_expiring_when_read_then_error_after_the_configured_r
 
 def test_given_runs_around_the_cursor_when_read_incrementally_then_runs_updated_at_or_after_it_and_state_is_the_bound():
     runs = [
-        {"id": "old", "last_updated_at": "2025-03-01T00:00:00Z"},
-        {"id": "tie", "last_updated_at": "2025-03-10T00:00:00Z"},
-        {"id": "new", "last_updated_at": "2025-03-15T00:00:00Z"},
+        batch_export_run("old", "2025-03-01T00:00:00Z"),
+        batch_export_run("tie", "2025-03-10T00:00:00Z"),
+        batch_export_run("new", "2025-03-15T00:00:00Z"),
     ]
     stream = PostHogBatchExportRuns(StubClient(runs), config(), None, clock=lambda: NOW)
     stream.state = {"last_updated_at": "2025-03-10T00:00:00.000Z"}
@@ -177,19 +178,20 @@ def test_given_runs_around_the_cursor_when_read_incrementally_then_runs_updated_
 
 
 def test_given_full_refresh_when_reading_runs_then_state_is_ignored():
-    runs = [{"id": "old", "last_updated_at": "2025-03-01T00:00:00Z"}]
+    runs = [batch_export_run("old", "2025-03-01T00:00:00Z")]
     stream = PostHogBatchExportRuns(StubClient(runs), config(), None, clock=lambda: NOW)
     stream.state = {"last_updated_at": "2025-03-10T00:00:00.000Z"}
     assert len(list(stream.read_records(SyncMode.full_refresh))) == 2
 
 
 def test_given_cursor_when_reading_logs_then_after_includes_the_cursor_and_before_is_the_bound():
-    logs = {"b1": [{"timestamp": "2025-03-19T00:00:00.000000Z", "message": "m"}]}
+    entry = log_entry("2025-03-19T00:00:00.000000Z", "m")
+    logs = {"b1": [entry]}
     client = StubClient(logs=logs)
     stream = PostHogBatchExportLogs(client, config(logs_page_size=50), None, clock=lambda: NOW)
     stream.state = {"timestamp": "2025-03-18T00:00:00.000Z"}
     got = list(stream.read_records(SyncMode.incremental))
-    assert got == [{"timestamp": "2025-03-19T00:00:00.000000Z", "message": "m", "batch_export_id": "b1"}]
+    assert got == [{**entry, "batch_export_id": "b1"}]
     assert client.log_requests[0] == ("7", "b1", 50, "2025-03-17T23:59:59.999999Z", "2025-03-20T11:59:00.000000Z")
     assert client.log_requests[1][0] == "7"  # no team_id on b2: the configured environment
     assert stream.state == {"timestamp": "2025-03-20T11:59:00.000Z"}

@@ -8,6 +8,7 @@ import requests_mock as rm
 from source_exports.config import CommonConfig
 from source_exports.errors import ConfigError
 from source_exports.vendors.posthog import VENDOR
+from unit_tests.vendors.posthog.builders import page
 
 API = "https://us.posthog.com"
 
@@ -38,8 +39,8 @@ def test_given_invalid_block_when_streams_then_config_error_without_network():
 def test_given_organization_and_file_downloads_when_check_then_org_listing_and_environment_are_both_probed(caplog):
     block = {"api_key": "k", "organization_id": "o1", "environment_id": "9", "file_download": {}}
     with rm.Mocker() as mock, caplog.at_level(logging.INFO):
-        mock.get(f"{API}/api/organizations/o1/batch_exports/", json={"count": 0, "next": None, "results": []})
-        mock.get(f"{API}/api/environments/9/batch_exports/", json={"count": 0, "next": None, "results": []})
+        mock.get(f"{API}/api/organizations/o1/batch_exports/", json=page([], count=0))
+        mock.get(f"{API}/api/environments/9/batch_exports/", json=page([], count=0))
         VENDOR.check(block, CommonConfig(None), logging.getLogger("test"))
         assert [(r.path, r.qs) for r in mock.request_history] == [
             ("/api/organizations/o1/batch_exports/", {"limit": ["1"]}),
