@@ -78,10 +78,12 @@ def read_stream(
     state_manager: Any,
     internal_config: Any,
 ) -> Iterator[Union[AirbyteMessage, BatchMessage]]:
-    """The CDK's per-stream read (`cdk_seam.MIRRORED`) with batches: same state handling and message order.
+    """The CDK's per-stream read (`cdk_seam.MIRRORED`) with batches: the same state handling, statuses and logs.
 
-    Queued messages (the source's message repository) go out before the item that follows them,
-    after the rows already read, as the CDK emits them.
+    Messages keep the CDK's order item by item: queued messages (the source's message repository)
+    go out after the rows already read and before the item read next. The rows of a batch come out
+    together, so what is queued or logged while a batch is built comes before the whole batch, where
+    the CDK, one row at a time, puts it among the rows.
     """
     if internal_config.page_size and isinstance(stream_instance, HttpStream):
         logger.info(f"Setting page size for {stream_instance.name} to {internal_config.page_size}")

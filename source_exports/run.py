@@ -1,8 +1,9 @@
 """The `source-exports` console command: the Airbyte protocol on stdin/stdout.
 
-Two things differ from the CDK's stock `launch`:
+Three things differ from the CDK's stock `launch`:
 - records keep top-level `null` values (the stock serializer drops them, and a null column
   and a missing column mean different things in a warehouse);
+- `read` takes the batched record path (`fast_read`): the same RECORD lines, written many at once;
 - tracebacks never reach log lines; they stay in the TRACE error's `stack_trace` field.
 """
 

@@ -1,4 +1,4 @@
-"""SourceExports: spec, check and streams, wired from the vendor registry. Nothing else."""
+"""SourceExports: spec, check, discover and read, wired from the vendor registry; no vendor's knowledge is here."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Typed, validated view of the `cargo` config block; every refusal names the offending field.
 
-The identifier checks mirror the uuid pattern of Cargo's own API (the seed page), so a typo is
+The identifier checks mirror the version-4 uuid pattern Cargo's API checks its own ids with, so a typo is
 reported here, with the field path (`cargo.run_outputs[0].workflow_uuid`), instead of as an
 HTTP 400 halfway through a sync.
 """

@@ -201,7 +201,7 @@ class CargoRunOutputs(CargoWindowedStream):
         """Columns from a sample export of recent runs; metadata columns only while there is no run yet."""
         try:
             rows = self.exporter.sample(self.config.sample_runs)
-        except ExportsError as error:  # discover has no error boundary of ours: classify here, not as a crash
+        except ExportsError as error:  # classified here to name the stream; SourceExports.discover classifies the rest
             raise to_traced_exception(error, StreamDescriptor(name=self.name)) from error
         if rows is None:
             LOGGER.info(f"{self.name}: no runs to sample yet; the schema has only the metadata columns for now")

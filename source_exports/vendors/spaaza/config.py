@@ -12,7 +12,7 @@ PREFIX = "spaaza"
 EXPORT_INDEXES: Tuple[str, ...] = ("transactions", "users", "vouchers", "wallet-ledger", "products", "product-variants")
 EXPORT_FORMATS: Tuple[str, ...] = ("csv", "json")
 
-# The date field Spaaza's segment rules filter each index on (api-notes §3, [C]); others have none.
+# The date field Spaaza's segment rules filter each index on, as Spaaza documents them; others have none.
 DATE_FIELDS = {"transactions": "timestamp", "wallet-ledger": "timestamp", "vouchers": "date_time_redeemed"}
 
 DEFAULT_JOB_TIMEOUT_MINUTES = 30.0

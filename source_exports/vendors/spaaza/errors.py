@@ -1,7 +1,7 @@
 """Turns a failed Services API response into the connector's error taxonomy.
 
-Spaaza publishes the *texts* of its task errors but not their HTTP codes (api-notes §3 [?]), so
-the task-specific errors are recognised by message text whatever the status is; only 401/403
+Spaaza publishes the *texts* of its task errors but not the HTTP codes they come with, so the
+task-specific errors are recognised by message text whatever the status is; only 401/403
 (credentials) and 404 (no such task or route) are classified by status.
 """
 
@@ -23,7 +23,7 @@ from source_exports.errors import (
 
 VENDOR = "Spaaza"
 
-# The texts of the download_url errors (vendor-docs/spaaza-task-download-url.txt), lower-cased.
+# The texts Spaaza documents for the errors of `GET /tasks/{id}/download_url`, lower-cased.
 NOT_DONE = "task status is not done"
 NOT_AN_EXPORT = "invalid task type: only export tasks actions are allowed"
 INVALID_RESULT = "the task completed successfully, but contains an invalid result"

@@ -2,10 +2,11 @@
 
 Spaaza documents segment rules on `timestamp` (transactions, wallet-ledger) and
 `date_time_redeemed` (vouchers) with the operators `is_between_date` (`start_date`,
-`end_date`), `is_after_date` (`start_date`) and `is_before_date` (`end_date`). Whether the
-bounds are inclusive is not published [?]: windows here share their boundary instant, so a row
-stamped exactly on a boundary may arrive twice (never zero times). `date_window_segment` is the
-one function to change if Spaaza's rule body turns out to differ.
+`end_date`), `is_after_date` (`start_date`) and `is_before_date` (`end_date`), but not whether
+the bounds are inclusive. Consecutive windows here share their boundary instant, so a row
+stamped exactly on one is in both exports when they are; the windowed stream keeps each window's
+rows to `[start, end)` (`SpaazaWindowedExportStream.rows_before_end`), so it is emitted once.
+`date_window_segment` is the one function to change if Spaaza's rule body turns out to differ.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pendulum
 
 @dataclass(frozen=True)
 class DateWindow:
-    """`[start, end]` in UTC; `start` None means "from the beginning" (a first sync without start_date)."""
+    """`[start, end]` in UTC, as asked of Spaaza; `start` None means "from the beginning" (no start_date)."""
 
     start: Optional[pendulum.DateTime]
     end: pendulum.DateTime
@@ -54,7 +55,7 @@ def split_windows(start: Optional[pendulum.DateTime], end: pendulum.DateTime, wi
 
 
 def date_window_segment(index: str, date_field: str, chain_id: int, window: DateWindow) -> Dict[str, Any]:
-    """The `trigger.segment` selecting rows of `index` whose `date_field` lies in `window` [?: bounds]."""
+    """The `trigger.segment` selecting rows of `index` whose `date_field` lies in `window`, both bounds asked for."""
     if window.start is None:
         rule: Dict[str, Any] = {"operator": "is_before_date", "end_date": iso(window.end)}
     else:

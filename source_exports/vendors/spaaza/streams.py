@@ -254,11 +254,12 @@ class SpaazaWindowedExportStream(_SpaazaFileStream, IncrementalExportsStream):
         self.advance_cursor(window.end)
 
     def rows_before_end(self, rows: Iterable[Mapping[str, Any]], window: DateWindow) -> Iterator[Mapping[str, Any]]:
-        """The window's rows minus those stamped exactly at its end: they belong to the next window.
+        """The window's rows minus those stamped at or after its end: they belong to the next window.
 
-        Spaaza's date rules include both bounds, and consecutive windows share their boundary
-        instant, so a row stamped on it is in both exports. Treating windows as [start, end) emits
-        it once (with the next window, or the next sync, whose first window starts at this end).
+        Consecutive windows share their boundary instant and Spaaza does not say whether its date
+        rules include the bounds, so a row stamped on it may be in both exports. Treating windows as
+        [start, end) emits it once (with the next window, or the next sync, whose first window starts
+        at this end).
         """
         deferred = 0
         for row in rows:

@@ -17,7 +17,7 @@ from source_exports.vendors.spaaza.streams import SpaazaExportStream, SpaazaTask
 
 
 class SpaazaVendor(Vendor):
-    """Spaaza Services API export tasks (api-notes §3)."""
+    """Spaaza Services API export tasks: the task list and one stream per export index."""
 
     key = "spaaza"
     title = "Spaaza"
