@@ -443,6 +443,47 @@ def test_given_the_signals_the_contract_names_when_finding_them_then_each_is_an_
     assert set(signals) <= classes
 
 
+def source_names() -> Set[str]:
+    """Every name `source_exports` defines or imports, and every string it spells out."""
+    names: Set[str] = set()
+    for path in (ROOT / "source_exports").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                names.add(node.name)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names.update((alias.asname or alias.name).split(".")[-1] for alias in node.names)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                names.add(node.value)
+    return names
+
+
+def resolves(path: str) -> bool:
+    """A path of the README, read from the repository root, `source_exports/` or `vendors/`."""
+    expanded = [path.replace("<vendor>", name) for name in IDS] if "<vendor>" in path else [path]
+    bases = (ROOT, ROOT / "source_exports", VENDORS_DIR)
+    return all(any((base / each).exists() for base in bases) for each in expanded)
+
+
+def test_given_the_contract_when_naming_files_classes_and_functions_then_each_exists():
+    """Every path, class, `function()` and `Class.member` the README names is in the repository."""
+    known = source_names()
+    for name in sorted(set(ticks(README))):
+        if "/" in name and (name.endswith("/") or re.search(r"\.\w+$", name)):
+            if "<" in name.replace("<vendor>", ""):
+                continue  # a pattern such as <stream name>, checked where it is read
+            assert resolves(name), f"vendors/README.md names {name}, which does not exist"
+            continue
+        match = re.fullmatch(r"([A-Za-z_][\w.]*)(\(.*\))?", name)
+        if not match or re.search(r"\.(py|json|md)$", name) or name.startswith("requests."):
+            continue
+        dotted, called = match.group(1), match.group(2)
+        if dotted.startswith("source_exports."):
+            importlib.import_module(dotted)
+        elif called or "." in dotted or re.fullmatch(r"[A-Z]\w*[a-z]\w*", dotted):
+            missing = [part for part in dotted.split(".") if part not in known]
+            assert not missing, f"vendors/README.md names {name}: {missing} not found in source_exports"
+
+
 def test_given_the_contract_when_reading_it_then_it_points_at_this_test_and_the_schema_sample_rule():
     assert "unit_tests/test_vendor_contract.py" in README
     assert "Schema samples" in section("Fixed schemas")
