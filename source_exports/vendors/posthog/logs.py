@@ -18,6 +18,8 @@ from collections import Counter
 from datetime import datetime
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
+from source_exports.errors import UnreadableAnswer
+from source_exports.vendors.posthog.errors import VENDOR
 from source_exports.vendors.posthog.windows import ONE_MICROSECOND, parse_timestamp
 
 LogEntry = Dict[str, Any]
@@ -32,7 +34,9 @@ def entry_key(entry: LogEntry) -> Tuple[Any, ...]:
 def entry_time(entry: LogEntry) -> datetime:
     parsed = parse_timestamp(str(entry.get("timestamp") or ""))
     if parsed is None:
-        raise ValueError(f"log entry without a valid timestamp: {entry.get('timestamp')!r}")
+        raise UnreadableAnswer(
+            f"PostHog sent a log entry without a valid timestamp: {entry.get('timestamp')!r}", vendor=VENDOR
+        )
     return parsed
 
 

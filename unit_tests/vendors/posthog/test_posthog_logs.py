@@ -6,7 +6,9 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 import pytest
+from airbyte_cdk.models import FailureType
 
+from source_exports.errors import UnreadableAnswer, to_traced_exception
 from source_exports.vendors.posthog.logs import NewestFirstLogWalker
 from source_exports.vendors.posthog.windows import UTC, format_timestamp, parse_timestamp
 from unit_tests.vendors.posthog.builders import log_entry
@@ -81,3 +83,12 @@ def test_given_more_entries_at_one_timestamp_than_a_page_when_walked_then_warns_
         got, _ = walk(entries, limit=3)
     assert [e["message"] for e in got][-1] == "older"
     assert "share the timestamp" in caplog.text
+
+
+def test_given_an_entry_without_a_timestamp_when_walked_then_an_unreadable_answer_that_is_transient():
+    broken = dict(entry(5, "no time"), timestamp="yesterday")
+
+    with pytest.raises(UnreadableAnswer, match="'yesterday'") as caught:
+        walk([entry(6, "fine"), broken], limit=2)
+
+    assert to_traced_exception(caught.value).failure_type == FailureType.transient_error
