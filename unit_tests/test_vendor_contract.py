@@ -18,6 +18,7 @@ from types import ModuleType
 from typing import Any, Dict, Iterator, List, Set, Tuple
 
 import pytest
+import requests
 import requests_mock as rm
 from airbyte_cdk.models import FailureType
 
@@ -412,13 +413,31 @@ def test_given_a_status_no_rule_names_when_checking_then_the_classifier_ends_in_
         assert type(checked_with(vendor, status)) is error_for_status(status), status
 
 
-def checked_with(vendor: Vendor, status: int) -> ExportsError:
-    """The error `check` raises when the vendor answers every request with `status` and a plain body."""
+def checked_with(vendor: Vendor, status: int = 200, **answer: Any) -> ExportsError:
+    """The error `check` raises when the vendor answers every request so (`status` and a plain body by default)."""
     with rm.Mocker() as mock:
-        mock.register_uri(rm.ANY, rm.ANY, status_code=status, json={"message": "no"})
+        mock.register_uri(rm.ANY, rm.ANY, **(answer or {"status_code": status, "json": {"message": "no"}}))
         with pytest.raises(ExportsError) as caught:
             vendor.check(BLOCKS[vendor.key], CommonConfig(None), logging.getLogger("test"))
     return caught.value
+
+
+def failure_of(class_name: str) -> FailureType:
+    """The failure type of the table's row whose error is exactly `class_name`."""
+    (row,) = [row for row in failure_rows() if ticks(row["error"]) == [class_name]]
+    return FailureType[ticks(row["failure type"])[0]]
+
+
+@pytest.mark.parametrize("vendor", VENDORS, ids=[vendor.key for vendor in VENDORS])
+def test_given_no_answer_or_a_body_that_is_not_json_when_checking_then_the_tables_error_without_a_query_string(vendor):
+    unreachable = checked_with(vendor, exc=requests.exceptions.ConnectionError("refused"))
+    assert isinstance(unreachable, shared_errors.TransientError)
+    assert to_traced_exception(unreachable).failure_type == failure_of("TransientError")
+    assert "?" not in str(unreachable.context.get("url", ""))
+
+    not_json = checked_with(vendor, status_code=200, text="<html>maintenance</html>")
+    assert isinstance(not_json, shared_errors.UnreadableAnswer)
+    assert to_traced_exception(not_json).failure_type == failure_of("UnreadableAnswer")
 
 
 @pytest.mark.parametrize("path", PACKAGES, ids=IDS)
