@@ -26,7 +26,7 @@ from source_exports import errors as shared_errors
 from source_exports.config import CommonConfig
 from source_exports.errors import ExportsError, error_for_status, to_traced_exception
 from source_exports.http import retry_policy
-from source_exports.streams import ExportsStream
+from source_exports.streams import ExportsStream, IncrementalExportsStream
 from source_exports.vendor_client import VendorClient
 from source_exports.vendors import VENDORS
 from source_exports.vendors.base import Vendor
@@ -219,11 +219,13 @@ def test_given_a_package_when_reading_vendor_py_then_its_one_vendor_is_the_regis
 
 @pytest.mark.parametrize("vendor", VENDORS, ids=[vendor.key for vendor in VENDORS])
 def test_given_a_vendor_when_building_every_stream_then_each_is_an_exports_stream_of_its_streams_py(vendor):
+    """Each is an `ExportsStream` of its package's streams.py, and an incremental one an `IncrementalExportsStream`."""
     streams = streams_of(vendor)
     assert streams
     for stream in streams:
         assert isinstance(stream, ExportsStream), stream.name
         assert type(stream).__module__ == f"source_exports.vendors.{vendor.key}.streams", stream.name
+        assert stream.supports_incremental == isinstance(stream, IncrementalExportsStream), stream.name
 
 
 @pytest.mark.parametrize("path", PACKAGES, ids=IDS)
