@@ -5,8 +5,8 @@ record counter and the message serializer: ~15 µs per row, several times the co
 it. Under `ExportsEntrypoint` the read takes this path instead:
 
 - `ExportsEntrypoint.read` enables batches (`download.batch.enable_batches`), so file-backed
-  streams that yield `ExportFileReader.records()` / `read_many()` get `RecordBatch`es of
-  pre-encoded rows;
+  streams that yield `ExportFileReader.records()` / `read_spooled()` get `RecordBatch`es of
+  pre-encoded rows, and rows that need per-row work first are grouped with `in_batches`;
 - `SourceExports.read_stream_messages` (called through `cdk_seam.SourceSeam`) hands each stream
   to `read_stream` below, which keeps the CDK's own `Stream.read` (slices, checkpoints, STATE
   after the rows of each slice) and `AbstractSource.read` (STARTED/COMPLETE/INCOMPLETE statuses,
