@@ -1,17 +1,18 @@
 """The one polling schedule every export-job lifecycle uses: growing intervals under a deadline.
 
 Vendors differ in what a job's states mean, not in how politely to wait for them; each
-vendor's `jobs.py` asks this schedule how long it has waited, whether the deadline passed,
-and to pause before the next poll. A pause longer than POLL_HEARTBEAT_SECONDS is cut into
-pieces with a log line after each, so a sync waiting on a slow job is never silent for long
-(the platform ends a source that prints nothing for `maxSecondsBetweenMessages`).
+vendor's `jobs.py` is a `PolledJob` and checks its job once per `PollSchedule.polls()`, the one
+polling loop: it pauses between checks and ends after a check made past the deadline. A pause
+longer than POLL_HEARTBEAT_SECONDS is cut into pieces with a log line after each, so a sync
+waiting on a slow job is never silent for long (the platform ends a source that prints nothing
+for `maxSecondsBetweenMessages`).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 LOGGER = logging.getLogger("airbyte")
 
@@ -25,8 +26,11 @@ class PollSchedule:
     """Tracks elapsed time and the next pause for one job.
 
     >>> schedule = PollSchedule(interval=2, timeout=600, ceiling=60)
-    >>> while not job_done() and not schedule.expired:  # doctest: +SKIP
-    ...     schedule.pause()
+    >>> for poll in schedule.polls():  # doctest: +SKIP
+    ...     if job_done():
+    ...         break
+    ... else:
+    ...     raise JobTimeout("still running")
     """
 
     def __init__(
@@ -54,6 +58,19 @@ class PollSchedule:
     def expired(self) -> bool:
         return self.elapsed >= self.timeout
 
+    def polls(self) -> Iterator[int]:
+        """Yields before each check of the job (0 first) and pauses between two checks.
+
+        Ends after a check made at or past the deadline: the caller's next line raises its timeout.
+        """
+        poll = 0
+        while True:
+            yield poll
+            if self.expired:
+                return
+            self.pause()
+            poll += 1
+
     def pause(self) -> None:
         """Sleep until the next poll (never past the deadline), then lengthen the interval."""
         remaining = min(self.interval, max(0.0, self.timeout - self.elapsed))
@@ -66,3 +83,17 @@ class PollSchedule:
             )
         self._sleep(remaining)
         self.interval = min(self.interval * POLL_GROWTH, self.ceiling)
+
+
+class PolledJob:
+    """What every vendor's export job shares: how it waits (tests hand in a fake sleep and clock)."""
+
+    def __init__(
+        self, sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.sleep = sleep
+        self.clock = clock
+
+    def schedule(self, interval: float, timeout: float, ceiling: float, label: str) -> PollSchedule:
+        """The polling schedule of one wait for this job."""
+        return PollSchedule(interval, timeout, ceiling=ceiling, sleep=self.sleep, clock=self.clock, label=label)

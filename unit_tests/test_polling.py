@@ -42,3 +42,22 @@ def test_given_a_pause_longer_than_the_heartbeat_when_pausing_then_it_logs_while
         "Still waiting for Spaaza export task 7: 120 s of at most 1,000 s; next check in 180 s",
         "Still waiting for Spaaza export task 7: 240 s of at most 1,000 s; next check in 60 s",
     ]
+
+
+def test_given_a_job_never_done_when_polling_then_checks_are_numbered_paused_between_and_end_past_the_deadline():
+    clock = FakeClock()
+    schedule = PollSchedule(interval=2, timeout=7, ceiling=10, sleep=clock.sleep, clock=lambda: clock.now)
+    checks = []
+    for poll in schedule.polls():
+        checks.append((poll, clock.now))
+    assert checks == [(0, 0), (1, 2), (2, 5), (3, 7)]  # the last check is made at the deadline, then no pause
+    assert clock.sleeps == [2, 3, 2]
+
+
+def test_given_the_job_done_when_polling_then_no_pause_follows_the_last_check():
+    clock = FakeClock()
+    schedule = PollSchedule(interval=2, timeout=60, ceiling=10, sleep=clock.sleep, clock=lambda: clock.now)
+    for poll in schedule.polls():
+        if poll == 2:
+            break
+    assert clock.sleeps == [2, 3]

@@ -25,7 +25,7 @@ from typing import (
     Optional,
 )
 
-from source_exports.download.ahead import ahead
+from source_exports.ahead import ahead
 from source_exports.download.batch import RecordBatch, batches_enabled, in_batches
 from source_exports.download.codecs import open_decoded
 from source_exports.download.columns import describe, move_aside

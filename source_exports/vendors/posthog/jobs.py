@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from source_exports.errors import JobTimeout, VendorJobFailed
-from source_exports.polling import PollSchedule
+from source_exports.polling import PolledJob
 from source_exports.vendors.posthog.client import PostHogClient
 from source_exports.vendors.posthog.config import FileDownloadConfig
 from source_exports.vendors.posthog.errors import VENDOR, TooManyConcurrentExports
@@ -46,7 +46,7 @@ class JobSettings:
     concurrency_retries: int
 
 
-class FileDownloadJob:
+class FileDownloadJob(PolledJob):
     """One on-demand export of `model` rows whose `_inserted_at` is in `window`.
 
     >>> job = FileDownloadJob(client, "events", window, file_config, settings, logger)  # doctest: +SKIP
@@ -66,14 +66,13 @@ class FileDownloadJob:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__(sleep, clock)
         self.client = client
         self.model = model
         self.window = window
         self.file_config = file_config
         self.settings = settings
         self.logger = logger
-        self.sleep = sleep
-        self.clock = clock
 
     @property
     def label(self) -> str:
@@ -125,18 +124,16 @@ class FileDownloadJob:
 
     def wait(self, export_id: str) -> CompletedExport:
         """Poll until Completed with files (or a record count of 0); raise on failure or timeout."""
-        schedule = PollSchedule(
+        schedule = self.schedule(
             self.settings.poll_interval_seconds,
             self.settings.poll_timeout_seconds,
-            ceiling=MAX_POLL_SECONDS,
-            sleep=self.sleep,
-            clock=self.clock,
-            label=f"PostHog's {self.label} (id {export_id})",
+            MAX_POLL_SECONDS,
+            f"PostHog's {self.label} (id {export_id})",
         )
         last_log = self.clock()
         last_status: Optional[str] = None
         empty_completed_polls = 0
-        while True:
+        for _ in schedule.polls():
             export = self.client.get_file_download(export_id)
             status = str(export.get("status") or "Starting")
             waited = schedule.elapsed
@@ -155,15 +152,13 @@ class FileDownloadJob:
             if status != last_status or self.clock() - last_log >= HEARTBEAT_SECONDS:
                 self.logger.info(f"PostHog: {self.label} (id {export_id}) is {status} after {waited:,.0f} s")
                 last_status, last_log = status, self.clock()
-            if schedule.expired:
-                raise JobTimeout(
-                    f"The {self.label} was still {status} after {waited / 60:,.1f} minutes",
-                    vendor=VENDOR,
-                    job_id=export_id,
-                    state=status,
-                    hint="Raise posthog.poll_timeout_minutes or lower posthog.window_days; the sync can be retried",
-                )
-            schedule.pause()
+        raise JobTimeout(
+            f"The {self.label} was still {status} after {waited / 60:,.1f} minutes",
+            vendor=VENDOR,
+            job_id=export_id,
+            state=status,
+            hint="Raise posthog.poll_timeout_minutes or lower posthog.window_days; the sync can be retried",
+        )
 
     def _completed(
         self, export_id: str, export: Mapping[str, Any], polls_without_files: int

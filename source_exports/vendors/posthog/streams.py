@@ -20,6 +20,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optio
 import orjson
 from airbyte_cdk.models import SyncMode
 
+from source_exports.ahead import Ahead
 from source_exports.download.batch import ROWS_PER_BATCH, batches_enabled, in_batches
 from source_exports.download.reader import FILE_COLUMN, ROW_COLUMN, ExportFile, ExportFileReader
 from source_exports.errors import TransientError
@@ -29,7 +30,6 @@ from source_exports.vendors.posthog.config import FileDownloadConfig, PostHogCon
 from source_exports.vendors.posthog.errors import VENDOR, ExportExpired
 from source_exports.vendors.posthog.jobs import CompletedExport, FileDownloadJob, JobSettings
 from source_exports.vendors.posthog.logs import NewestFirstLogWalker
-from source_exports.vendors.posthog.pipeline import ExportPipeline
 from source_exports.vendors.posthog.rows import RowTransform
 from source_exports.vendors.posthog.windows import (
     EARLIEST_INSERTED_AT,
@@ -184,7 +184,7 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
         self.reader = reader or ExportFileReader(logger=LOGGER)
         self.job_factory = job_factory or FileDownloadJob
         self.transform = RowTransform(model, self.name)
-        self._pipeline: Optional[ExportPipeline] = None
+        self._pipeline: Optional[Ahead[Window, CompletedExport]] = None
 
     @property
     def name(self) -> str:
@@ -209,7 +209,7 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
             )
         self._close_pipeline()
         if len(windows) > 1 and self.config.export_concurrency > 1:
-            self._pipeline = ExportPipeline(windows, self._run_export, self.config.export_concurrency, self.logger)
+            self._pipeline = Ahead(windows, self._run_export, self.config.export_concurrency, name="posthog-export")
         return [{"start": format_timestamp(w.start), "end": format_timestamp(w.end)} for w in windows]
 
     def read_records(
@@ -227,12 +227,16 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
             self._close_pipeline()
             raise
         self.advance_cursor(format_timestamp(window.end))
-        if self._pipeline is not None and self._pipeline.windows[-1:] == [window]:
+        if self._pipeline is not None and self._pipeline.finished():
             self._close_pipeline()
 
     def _close_pipeline(self) -> None:
+        """Stop every export still waiting ahead (those created are left to expire in PostHog), end the threads."""
         if self._pipeline is not None:
-            self._pipeline.close()
+            unread = self._pipeline.close()
+            if unread:
+                unread_exports = f"{len(unread)} export(s) created ahead were not read"
+                self.logger.info(f"PostHog: {unread_exports}; they expire in PostHog")
             self._pipeline = None
 
     def read_window(self, window: Window) -> Iterator[Mapping[str, Any]]:
@@ -305,7 +309,7 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
     def first_export(self, window: Window) -> CompletedExport:
         """The window's export: from the pipeline when its windows run ahead, else created now."""
         if self._pipeline is not None:
-            return self._pipeline.export_for(window)
+            return self._pipeline.result_for(window)
         return self.new_job(window).run()
 
     def _run_export(self, window: Window, sleep: Callable[[float], None]) -> CompletedExport:

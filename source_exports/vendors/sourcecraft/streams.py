@@ -33,7 +33,7 @@ from airbyte_cdk.models import (
 )
 from airbyte_cdk.models import Type as MessageType
 
-from source_exports.download.ahead import ahead
+from source_exports.ahead import ahead
 from source_exports.download.reader import FILE_COLUMN, ROW_COLUMN, ExportFile, ExportFileReader
 from source_exports.download.schema import permissive_schema
 from source_exports.errors import ExportsError, StorageHostDown, to_traced_exception

@@ -18,7 +18,7 @@ import pendulum
 
 from source_exports.download.reader import ExportFile
 from source_exports.errors import JobTimeout, VendorJobFailed
-from source_exports.polling import PollSchedule
+from source_exports.polling import PolledJob
 from source_exports.redact import file_name_of
 from source_exports.vendors.spaaza.client import SpaazaClient, Task
 from source_exports.vendors.spaaza.config import EXPORT_FORMATS, SpaazaConfig
@@ -113,7 +113,7 @@ def target_format(task: Mapping[str, Any]) -> Optional[str]:
     return value if value in EXPORT_FORMATS else None
 
 
-class SpaazaExportJob:
+class SpaazaExportJob(PolledJob):
     """Creates one export task, runs it, and waits for it to end.
 
     >>> job = SpaazaExportJob(client, config, stream="spaaza_users")  # doctest: +SKIP
@@ -129,12 +129,11 @@ class SpaazaExportJob:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__(sleep, clock)
         self.client = client
         self.config = config
         self.stream = stream
         self.logger = logger
-        self.sleep = sleep
-        self.clock = clock
 
     def run(self, index: str, segment: Optional[Mapping[str, Any]] = None, label: str = "full export") -> Task:
         """Create and execute an export of `index` (filtered by `segment`), return the task once DONE."""
@@ -158,16 +157,16 @@ class SpaazaExportJob:
 
     def wait(self, task_id: int, initial: Optional[Task] = None) -> Task:
         """Poll until DONE (returned) or ERROR (VendorJobFailed); JobTimeout after the configured timeout."""
-        schedule = PollSchedule(
+        schedule = self.schedule(
             self.config.poll_interval_seconds,
             self.config.job_timeout_seconds,
-            ceiling=MAX_POLL_INTERVAL_SECONDS,
-            sleep=self.sleep,
-            clock=self.clock,
-            label=f"Spaaza export task {task_id}",
+            MAX_POLL_INTERVAL_SECONDS,
+            f"Spaaza export task {task_id}",
         )
         task = initial
-        while True:
+        for poll in schedule.polls():
+            if poll:
+                task = self.client.get_task(task_id, stream=self.stream)
             code = state_code(task) if task else ""
             elapsed = schedule.elapsed
             if code == DONE:
@@ -183,24 +182,21 @@ class SpaazaExportJob:
                     hint="The task's logs above are Spaaza's own; fix the cause in Spaaza (or narrow "
                     "spaaza.window_days for very large exports) and run the sync again",
                 )
-            if schedule.expired:
-                raise JobTimeout(
-                    f"Spaaza export task {task_id} did not finish within {self.config.job_timeout_seconds / 60:g} "
-                    f"minutes (last state {code or 'unknown'})",
-                    vendor=VENDOR,
-                    stream=self.stream,
-                    job_id=task_id,
-                    state=code or None,
-                    hint="The export may still complete in Spaaza; raise spaaza.job_timeout_minutes or lower "
-                    "spaaza.window_days, then run the sync again",
-                )
-            if task is not None:
+            if task is not None and not schedule.expired:  # past the deadline there is no next check
                 self.logger.info(
                     f"{self.stream}: Spaaza export task {task_id} is {code or 'in an unknown state'} after "
                     f"{elapsed:,.1f} s; next check in {schedule.interval:,.1f} s"
                 )
-            schedule.pause()
-            task = self.client.get_task(task_id, stream=self.stream)
+        raise JobTimeout(
+            f"Spaaza export task {task_id} did not finish within {self.config.job_timeout_seconds / 60:g} "
+            f"minutes (last state {code or 'unknown'})",
+            vendor=VENDOR,
+            stream=self.stream,
+            job_id=task_id,
+            state=code or None,
+            hint="The export may still complete in Spaaza; raise spaaza.job_timeout_minutes or lower "
+            "spaaza.window_days, then run the sync again",
+        )
 
 
 def result_file(

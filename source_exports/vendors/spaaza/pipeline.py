@@ -3,9 +3,9 @@
 Spaaza builds each export on its side, so waiting for one index while another downloads costs
 nothing but a running task. `ExportPlan` lists the exports this sync will read — every task of
 every *selected* export stream, in catalog order (a stream's date windows in window order) — and
-keeps at most `concurrency` of them in flight, the one being read included: a worker thread per
-export creates its task (never blindly retried: the client looks an ambiguous creation up),
-executes it and polls it until it ends. Each stream takes its own finished task in order, so
+keeps at most `concurrency` of them in flight, the one being read included (`source_exports.ahead`):
+a worker thread per export creates its task (never blindly retried: the client looks an ambiguous
+creation up), executes it and polls it until it ends. Each stream takes its own finished task in order, so
 rows and state keep their order, and a failed export surfaces in its own stream. Tasks created
 ahead for streams the sync never reaches (it stopped) are left in Spaaza, as DONE or running.
 """
@@ -13,26 +13,20 @@ ahead for streams the sync never reaches (it stopped) are left in Spaaza, as DON
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Dict, Iterable, List, Optional, Protocol, Tuple
 
 from airbyte_cdk.models import ConfiguredAirbyteCatalog, SyncMode
 from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
 
+from source_exports.ahead import Ahead, Sleep
 from source_exports.errors import ExportsError
 from source_exports.vendors.spaaza.client import Task
 
 LOGGER = logging.getLogger("airbyte")
 
-Sleep = Callable[[float], None]
 Unit = Tuple[str, str]
 """(stream name, export key): `full` for a full export, the window's slice for a date window."""
-
-
-class PlanClosed(Exception):
-    """Raised inside a worker's pause once the plan is closed, so its task stops being polled."""
 
 
 class PlannedStream(Protocol):
@@ -59,11 +53,8 @@ class ExportPlan:
         self._logger = logger
         self._streams: Dict[str, PlannedStream] = {}
         self._selected: Optional[List[Tuple[str, SyncMode, Dict[str, Any]]]] = None
-        self._units: Optional[List[Unit]] = None
-        self._futures: Dict[int, Future] = {}
-        self._submitted = 0
-        self._closed = threading.Event()
-        self._pool: Optional[ThreadPoolExecutor] = None
+        self._jobs: Optional[Ahead[Unit, Task]] = None
+        self._closed = False
 
     def register(self, stream: PlannedStream) -> None:
         self._streams[stream.name] = stream
@@ -85,49 +76,27 @@ class ExportPlan:
 
     def task_for(self, stream: PlannedStream, key: str) -> Task:
         """The stream's finished export `key`, while the exports planned after it start."""
-        if self._closed.is_set() or self._selected is None or self.concurrency == 1:
+        if self._closed or self._selected is None or self.concurrency == 1:
             return stream.run_export(key, time.sleep)  # nothing planned: the serial path
-        units = self._plan()
-        unit = (stream.name, key)
-        if unit not in units:
-            return stream.run_export(key, self.sleep)
-        position = units.index(unit)
-        for earlier in [index for index in self._futures if index < position]:
-            self._futures.pop(earlier).cancel()  # skipped (its stream failed or stopped): not waited for
-        self._submitted = max(self._submitted, position)
-        while self._submitted < min(position + self.concurrency, len(units)):
-            self._submit(units[self._submitted])
-            self._submitted += 1
-        future = self._futures.pop(position, None)
-        if future is None:
-            return stream.run_export(key, self.sleep)
-        return future.result()
-
-    def sleep(self, seconds: float) -> None:
-        """A pause between polls that ends early, raising `PlanClosed`, when the plan closes."""
-        if self._closed.wait(seconds):
-            raise PlanClosed("the sync ended before this export was read")
+        return self._plan().result_for((stream.name, key))
 
     def close(self) -> None:
         """Stop polling the tasks created ahead and not read (they stay in Spaaza); end the threads."""
-        if self._closed.is_set():
+        if self._closed:
             return
-        self._closed.set()
-        unread = [index for index, future in self._futures.items() if not future.cancel()]
+        self._closed = True
+        unread = self._jobs.close() if self._jobs is not None else []
         if unread:
             self._logger.info(f"Spaaza: {len(unread)} export task(s) created ahead were not read; they stay in Spaaza")
-        self._futures.clear()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
 
-    def _plan(self) -> List[Unit]:
-        if self._units is None:
-            self._units = list(self._planned_units())
-            if self._units:
-                planned = len(self._units)
+    def _plan(self) -> Ahead[Unit, Task]:
+        if self._jobs is None:
+            units = list(self._planned_units())
+            if units:
+                planned = len(units)
                 self._logger.info(f"Spaaza: {planned} export task(s) planned for this sync, {self.concurrency} at once")
-        return self._units
+            self._jobs = Ahead(units, self._run, self.concurrency, name="spaaza-export")
+        return self._jobs
 
     def _planned_units(self) -> Iterable[Unit]:
         for name, sync_mode, state in self._selected or []:
@@ -138,8 +107,6 @@ class ExportPlan:
                 continue
             yield from ((name, key) for key in keys)
 
-    def _submit(self, unit: Unit) -> None:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="spaaza-export")
+    def _run(self, unit: Unit, sleep: Sleep) -> Task:
         name, key = unit
-        self._futures[self._units.index(unit)] = self._pool.submit(self._streams[name].run_export, key, self.sleep)
+        return self._streams[name].run_export(key, sleep)

@@ -42,7 +42,7 @@ class OverlapJob:
             else:
                 assert OverlapJob.second_created.wait(10), "the next window's export was not created meanwhile"
             while OverlapJob.wait_forever and self.window.start != FIRST:
-                self.sleep(0.01)  # ends with PipelineClosed once the read stops
+                self.sleep(0.01)  # ends with `Closed` once the read stops
             if OverlapJob.fail_window == index:
                 raise VendorJobFailed("export failed", job_id=f"e-{index}")
             return CompletedExport(f"e-{index}", ("f1", "f2"), 4)
@@ -71,7 +71,7 @@ def stream(concurrency=3):
         job_factory=OverlapJob,
     )
     slices = made.stream_slices(sync_mode=SyncMode.incremental)
-    FIRST = made._pipeline.windows[0].start
+    FIRST = parse_timestamp(slices[0]["start"])
     return made, slices
 
 

@@ -13,7 +13,7 @@ from airbyte_cdk.models import (
 )
 
 from source_exports.errors import VendorJobFailed
-from source_exports.vendors.spaaza.pipeline import ExportPlan, PlanClosed
+from source_exports.vendors.spaaza.pipeline import ExportPlan
 
 WAIT = 10.0
 
@@ -131,9 +131,3 @@ def test_given_an_export_ahead_fails_when_reading_then_only_its_stream_sees_the_
     finally:
         plan.close()
 
-
-def test_given_plan_closed_when_a_worker_waits_between_polls_then_its_pause_ends_with_plan_closed():
-    plan = ExportPlan(2)
-    plan.close()
-    with pytest.raises(PlanClosed):
-        plan.sleep(WAIT)
