@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import functools
-import struct
 from typing import Any, Iterable, Iterator, List, Mapping, Optional, Sequence, Union
 
 import orjson
 
+from source_exports.download.arrow_buffers import string_scalar
 from source_exports.errors import RecordParseError
 
 Row = Mapping[str, Any]
@@ -158,21 +157,6 @@ def _join(pieces: List[Any]) -> Any:
 
     args = [string_scalar(piece) if isinstance(piece, str) else piece for piece in pieces]
     return pc.binary_join_element_wise(*args, string_scalar(""))
-
-
-@functools.lru_cache(maxsize=256)
-def string_scalar(text: str) -> Any:
-    """A pyarrow string scalar built from buffers.
-
-    `pa.scalar("x")`, `pa.array([...])` and pyarrow compute calls given plain Python values
-    first check whether the value is a pandas object, which imports pandas: +45 MB RSS, a third
-    of the memory budget. Scalars and arrays built from buffers skip that check.
-    """
-    import pyarrow as pa
-
-    data = text.encode()
-    offsets = pa.py_buffer(struct.pack("<ii", 0, len(data)))
-    return pa.Array.from_buffers(pa.string(), 1, [None, offsets, pa.py_buffer(data)])[0]
 
 
 def _buffer_of(joined: Any) -> memoryview:

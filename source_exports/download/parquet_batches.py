@@ -29,7 +29,8 @@ from typing import Any, BinaryIO, Iterator, List, Mapping
 
 import orjson
 
-from source_exports.download.batch import RecordBatch, string_scalar
+from source_exports.download.arrow_buffers import string_scalar
+from source_exports.download.batch import RecordBatch
 from source_exports.download.parquet_limits import bounded_batches
 from source_exports.download.parsers.parquet_parser import (
     column_values,

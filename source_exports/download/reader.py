@@ -30,8 +30,10 @@ from source_exports.download.batch import RecordBatch, batches_enabled, in_batch
 from source_exports.download.codecs import open_decoded
 from source_exports.download.columns import describe, move_aside
 from source_exports.download.fetch import Fetcher, SizeListener, UrlMinter
-from source_exports.download.parsers import RecordParser, Row, get_parser
+from source_exports.download.formats import get_format
+from source_exports.download.parsers import RecordParser, Row
 from source_exports.download.sniff import refuse_error_page
+from source_exports.download.vectorised import ROW_NUMBER, Unsupported
 from source_exports.errors import CorruptFileError, ExportsError, RecordParseError
 
 LOGGER = logging.getLogger("airbyte")
@@ -140,7 +142,7 @@ class ExportFileReader:
         """The file's rows; a damaged compressed body is downloaded again (it may have been cut in
         transit) before the error is final — only while none of its rows was emitted: a fresh URL
         may be a fresh export (Cargo), whose rows could not be spliced onto the ones already out."""
-        parser = get_parser(export.format)
+        parser = get_format(export.format).parser()
         done = 0
         while True:
             try:
@@ -182,13 +184,11 @@ class ExportFileReader:
             self._log_done(export, body, rows, started)
 
     def _batches(self, export: ExportFile, opener: Callable[[], ContextManager[Any]]) -> Iterator[RecordBatch]:
-        from source_exports.download import vectorised  # pyarrow kernels: imported only when used
-
-        encoder = vectorised.ENCODERS.get(export.format)
+        encoder = get_format(export.format).encoder
         done = 0
         refetches = 1
         if encoder is not None and not ({FILE_COLUMN, ROW_COLUMN} & set(export.metadata)):
-            tail = {FILE_COLUMN: export.name, ROW_COLUMN: vectorised.ROW_NUMBER, **export.metadata}
+            tail = {FILE_COLUMN: export.name, ROW_COLUMN: ROW_NUMBER, **export.metadata}
             started = time.monotonic()
             try:
                 with opener() as body:
@@ -199,7 +199,7 @@ class ExportFileReader:
                         yield batch
                     self._log_done(export, body, done, started)
                 return
-            except vectorised.Unsupported as why:
+            except Unsupported as why:
                 self.logger.info(f"{export.name}: reading row by row from row {done + 1} ({why})")
             except CorruptFileError as error:
                 if done:

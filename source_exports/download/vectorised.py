@@ -297,13 +297,3 @@ def jsonl_batches(stream: BinaryIO, tail: Mapping[str, Any], file_name: str) -> 
         if not block:
             return
 
-
-def parquet_batches(stream: BinaryIO, tail: Mapping[str, Any], file_name: str) -> Iterator[RecordBatch]:
-    """Parquet: see `parquet_batches.py` (imported here lazily: it builds on this module)."""
-    from source_exports.download.parquet_batches import parquet_batches as encode
-
-    return encode(stream, tail, file_name)
-
-
-ENCODERS = {"csv": csv_batches, "jsonl": jsonl_batches, "parquet": parquet_batches}
-"""format → vectorised encoder; formats not listed use the row path in batches."""

@@ -16,6 +16,7 @@ uses the configured catalog's schema), or a permissive schema when no export exi
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import logging
@@ -24,8 +25,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optio
 import pendulum
 from airbyte_cdk.models import AirbyteStream, ConfiguredAirbyteCatalog, SyncMode
 
-from source_exports.download.parsers import get_parser
-from source_exports.download.parsers.csv_parser import EXTRA_VALUES_COLUMN
+from source_exports.download.formats import get_format
 from source_exports.download.reader import FILE_COLUMN, ROW_COLUMN, ExportFile, ExportFileReader
 from source_exports.download.schema import infer_schema, permissive_schema
 from source_exports.errors import DownloadError, RecordParseError, TransientError, VendorJobFailed
@@ -56,7 +56,6 @@ METADATA_COLUMNS: Dict[str, Any] = {
     ROW_COLUMN: {"type": ["null", "integer"]},
     TASK_ID_COLUMN: {"type": ["null", "integer"]},
 }
-EXTRA_VALUES_SCHEMA = {"type": ["null", "array"], "items": {"type": ["null", "string"]}}
 SAMPLE_FAILURES = (DownloadError, RecordParseError, TransientError, VendorJobFailed)
 FULL_EXPORT = "full"
 
@@ -125,9 +124,11 @@ class _SpaazaFileStream:
         except SAMPLE_FAILURES as error:
             LOGGER.warning(f"{self.name}: could not sample an export for the schema ({error}); using a permissive one")
             return permissive_schema(known)
-        schema = infer_schema(rows, typed_values=get_parser(export.format).typed_values, known=known)
-        if EXTRA_VALUES_COLUMN in schema["properties"]:  # ragged CSV rows in the sample: surplus cells, a list
-            schema["properties"][EXTRA_VALUES_COLUMN] = EXTRA_VALUES_SCHEMA
+        file_format = get_format(export.format)
+        schema = infer_schema(rows, typed_values=file_format.typed_values, known=known)
+        for column, column_schema in file_format.extra_columns.items():  # e.g. surplus cells of ragged CSV rows
+            if column in schema["properties"]:
+                schema["properties"][column] = copy.deepcopy(column_schema)
         return schema
 
     def read_task_rows(self, task: Mapping[str, Any], batches: bool = True) -> Iterable[Mapping[str, Any]]:
