@@ -59,16 +59,6 @@ class BatchMessage:
             prefix += b',"namespace":' + orjson.dumps(self.namespace)
         return self.batch.lines(prefix + b',"data":', b',"emitted_at":' + str(self.emitted_at).encode() + b"}}")
 
-    def messages(self) -> Iterator[AirbyteMessage]:
-        """The same rows as ordinary AirbyteMessages (for callers that need objects)."""
-        from airbyte_cdk.models import AirbyteRecordMessage
-
-        for row in self.batch.rows():
-            record = AirbyteRecordMessage(
-                stream=self.stream, namespace=self.namespace, data=row, emitted_at=self.emitted_at
-            )
-            yield AirbyteMessage(type=MessageType.RECORD, record=record)
-
 
 def read_stream(
     source: Any,

@@ -96,8 +96,8 @@ class RecordBatch:
 
     __slots__ = ("_objects", "_pieces", "_count", "_columns")
 
-    def __init__(self, objects: Union[Sequence[bytes], Any], columns: Optional[Iterable[str]] = None) -> None:
-        self._objects = objects
+    def __init__(self, objects: List[bytes], columns: Optional[Iterable[str]] = None) -> None:
+        self._objects: Optional[List[bytes]] = objects
         self._pieces: Optional[List[Any]] = None
         self._count = len(objects)
         self._columns = frozenset(columns) if columns is not None else None
@@ -129,21 +129,16 @@ class RecordBatch:
     def lines(self, prefix: bytes, suffix: bytes) -> Union[bytes, memoryview]:
         """`prefix + row + suffix + newline` for every row, as one buffer."""
         objects = self._objects
-        if isinstance(objects, list):
+        if objects is not None:
             return prefix + (suffix + b"\n" + prefix).join(objects) + suffix + b"\n"
-        if self._pieces is not None:
-            pieces = self._pieces
-            return _buffer_of(_join([prefix.decode() + pieces[0], *pieces[1:-1], pieces[-1] + suffix.decode() + "\n"]))
-        return _buffer_of(_join([prefix.decode(), objects, suffix.decode() + "\n"]))
+        pieces = self._pieces
+        return _buffer_of(_join([prefix.decode() + pieces[0], *pieces[1:-1], pieces[-1] + suffix.decode() + "\n"]))
 
     def encoded(self) -> List[bytes]:
         """Each row's JSON object bytes."""
-        objects = self._objects
-        if isinstance(objects, list):
-            return objects
-        if objects is None:
-            objects = _join(self._pieces)
-        return [value.encode() for value in objects.to_pylist()]
+        if self._objects is not None:
+            return self._objects
+        return [value.encode() for value in _join(self._pieces).to_pylist()]
 
     def rows(self) -> Iterator[dict]:
         """The rows as dicts, for consumers that need AirbyteMessages."""
