@@ -7,14 +7,13 @@ allows), and the fast read loop (`source_exports.fast_read`) writes them to stdo
 RECORD envelope with one `join`. Anything that needs ordinary rows (the stock CDK read path,
 tests) calls `rows()`.
 
-Batches are only produced while `batches_enabled()` is true, which the fast read loop sets;
-so a stream that yields what `ExportFileReader.records()` gives it works on both paths.
+Batches are only produced when asked for: the fast read loop reads a stream with
+`ExportsStream.read(..., batches=True)`, and the stream hands `self.batches` to the reader
+(`ExportFileReader.records(export, batches)`); the CDK's own read path gets rows.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 from typing import Any, Iterable, Iterator, List, Mapping, Optional, Sequence, Union
 
 import orjson
@@ -27,24 +26,6 @@ Row = Mapping[str, Any]
 ROWS_PER_BATCH = 1_000
 """Rows that arrive one by one (streams that do not yield batches, per-row vendor work) are written
 in groups of this many."""
-
-_BATCHES = contextvars.ContextVar("source_exports_batches", default=False)
-
-
-def batches_enabled() -> bool:
-    """True while the fast read loop runs: readers may then yield `RecordBatch` objects."""
-    return _BATCHES.get()
-
-
-@contextlib.contextmanager
-def enable_batches() -> Iterator[None]:
-    """Let readers yield batches for the duration of the block (the fast read loop only)."""
-    token = _BATCHES.set(True)
-    try:
-        yield
-    finally:
-        _BATCHES.reset(token)
-
 
 def encode_row(row: Row) -> bytes:
     """One row as a JSON object, keeping top-level nulls (a null and a missing column differ).

@@ -179,7 +179,7 @@ class CargoRunOutputs(CargoWindowedStream):
         self, sync_mode: SyncMode, stream_slice: Optional[Mapping[str, Any]] = None, **kwargs: Any
     ) -> Iterable[Mapping[str, Any]]:
         on_done = self._advance_to_end_of if sync_mode == SyncMode.incremental else None
-        yield from self.exporter.export(Window.from_slice(stream_slice), on_done)
+        yield from self.exporter.export(Window.from_slice(stream_slice), on_done, self.batches)
 
     def _advance_to_end_of(self, window: Window) -> None:
         self.advance_cursor(window.as_slice()["end"])

@@ -20,7 +20,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optio
 import orjson
 from airbyte_cdk.models import SyncMode
 
-from source_exports.download.batch import ROWS_PER_BATCH, batches_enabled, in_batches
+from source_exports.download.batch import ROWS_PER_BATCH, in_batches
 from source_exports.download.formats import get_format
 from source_exports.download.reader import FILE_COLUMN, ROW_COLUMN, ExportFile, ExportFileReader
 from source_exports.errors import TransientError
@@ -222,7 +222,7 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
             rows = self.read_window(window)
             # Each row is transformed and fingerprinted in Python; under the fast read loop the rows then
             # travel in batches, past the CDK's per-record work (see fast_read.py).
-            yield from in_batches(rows, ROWS_PER_BATCH) if batches_enabled() else rows
+            yield from in_batches(rows, ROWS_PER_BATCH) if self.batches else rows
         except BaseException:  # a failed or abandoned read stops the exports running ahead
             self._close_pipeline()
             raise

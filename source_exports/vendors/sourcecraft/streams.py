@@ -315,8 +315,8 @@ class SourceCraftArtifactRecordsStream(ArtifactContentStream):
         return self.reader.spool(self.export_of(artifact))
 
     def emit(self, artifact: Artifact, downloaded: IO[bytes]) -> Iterable[Any]:
-        with downloaded:  # batches under the fast read loop, rows otherwise
-            yield from self.reader.read_spooled(self.export_of(artifact), downloaded)
+        with downloaded:
+            yield from self.reader.read_spooled(self.export_of(artifact), downloaded, self.batches)
 
     def discard_attempt(self, attempt: Attempt) -> None:
         if attempt.value is not None:

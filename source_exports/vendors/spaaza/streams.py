@@ -131,13 +131,11 @@ class _SpaazaFileStream:
                 schema["properties"][column] = copy.deepcopy(column_schema)
         return schema
 
-    def read_task_rows(self, task: Mapping[str, Any], batches: bool = True) -> Iterable[Mapping[str, Any]]:
+    def read_task_rows(self, task: Mapping[str, Any], batches: bool = False) -> Iterable[Mapping[str, Any]]:
+        """The rows of the task's result file (batches when `batches`: see `ExportsStream.batches`)."""
         export = self.result_file(task)
         LOGGER.info(f"{self.name}: reading {export.name} of Spaaza task {task['id']} ({export.format})")
-        if not batches:  # the caller looks at every row
-            yield from self.reader.read(export)
-            return
-        yield from self.reader.records(export)  # batches under the fast read loop, rows otherwise
+        yield from self.reader.records(export, batches)
 
     def result_file(self, task: Mapping[str, Any]) -> ExportFile:
         export = result_file(self.client, task, self.name, self.config.export_format, self.config.poll_interval_seconds)
@@ -164,7 +162,7 @@ class SpaazaExportStream(_SpaazaFileStream, ExportsStream):
 
     def read_records(self, sync_mode: SyncMode, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
         if self.config.create_exports:
-            yield from self.read_task_rows(self.plan.task_for(self, FULL_EXPORT))
+            yield from self.read_task_rows(self.plan.task_for(self, FULL_EXPORT), self.batches)
             return
         task = self.done_exports.newest(self.index)
         if task is None:
@@ -179,7 +177,7 @@ class SpaazaExportStream(_SpaazaFileStream, ExportsStream):
             f"{self.name}: newest DONE export is task {task['id']} ('{task.get('desc', '')}', "
             f"last run {state.get('last_run_date', 'unknown')})"
         )
-        yield from self.read_task_rows(task)
+        yield from self.read_task_rows(task, self.batches)
 
 
 class SpaazaWindowedExportStream(_SpaazaFileStream, IncrementalExportsStream):
@@ -251,7 +249,7 @@ class SpaazaWindowedExportStream(_SpaazaFileStream, IncrementalExportsStream):
             return
         window = DateWindow.from_slice(dict(stream_slice))
         task = self.plan.task_for(self, window_key(window.as_slice()))
-        yield from self.rows_before_end(self.read_task_rows(task, batches=False), window)
+        yield from self.rows_before_end(self.read_task_rows(task), window)  # looks at every row
         self.advance_cursor(window.end)
 
     def rows_before_end(self, rows: Iterable[Mapping[str, Any]], window: DateWindow) -> Iterator[Mapping[str, Any]]:
