@@ -2,8 +2,9 @@
 
 A format is its row parser (`parsers/`), its optional vectorised batch encoder (the fast read loop,
 `vectorised.py` / `parquet_batches.py`), the file-name suffixes that mean it, whether its values are
-typed, and the columns its parser may add. Vendors name a format (`get_format`) or hand over a file
-name (`format_for_filename`); none keeps a suffix table or picks a parser.
+typed, and the columns its parser adds (or, for JUnit XML, every column). Vendors name a format
+(`get_format`) or hand over a file name (`format_for_filename`); none keeps a suffix table or picks
+a parser.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from source_exports.download.parsers.base import RecordParser
 from source_exports.download.parsers.csv_parser import EXTRA_VALUES_COLUMN, CsvParser
 from source_exports.download.parsers.json_parser import JsonParser
 from source_exports.download.parsers.jsonl_parser import JsonLinesParser
+from source_exports.download.parsers.junit_parser import COLUMNS as JUNIT_COLUMNS
 from source_exports.download.parsers.junit_parser import JUnitXmlParser
 from source_exports.download.parsers.parquet_parser import ParquetParser
 from source_exports.download.vectorised import csv_batches, jsonl_batches
@@ -46,6 +48,9 @@ class Format:
     """False when every value is text (CSV): schema inference then keeps strings."""
     extra_columns: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     """Columns the parser adds to some rows (not the file's own), with their JSON schema."""
+    columns: Optional[Mapping[str, Mapping[str, Any]]] = None
+    """The same columns for every file (JUnit XML), with their JSON schema: known without a sample.
+    None when the columns are the file's own."""
 
     def file_name(self, stem: str, compression: Optional[str] = None) -> str:
         """`stem` with this format's suffix, then the suffix of `compression` (a `COMPRESSION_SUFFIXES` key)."""
@@ -68,7 +73,7 @@ FORMATS: Dict[str, Format] = {
         ),
         Format("json", JsonParser, (".json",)),
         Format("jsonl", JsonLinesParser, (".jsonl", ".ndjson"), encoder=jsonl_batches),
-        Format("junit_xml", JUnitXmlParser, (".xml",)),
+        Format("junit_xml", JUnitXmlParser, (".xml",), columns=JUNIT_COLUMNS),
         Format("parquet", ParquetParser, (".parquet",), encoder=parquet_batches),
     )
 }

@@ -79,6 +79,10 @@ def test_given_the_registry_when_asking_which_formats_hold_text_only_then_csv_al
     assert set(get_format("csv").extra_columns) == {EXTRA_VALUES_COLUMN}
 
 
+def test_given_the_registry_when_asking_which_formats_have_fixed_columns_then_junit_xml_alone():
+    assert [name for name, fmt in FORMATS.items() if fmt.columns is not None] == ["junit_xml"]
+
+
 def test_given_the_registry_when_listing_batch_encoders_then_csv_jsonl_and_parquet_have_one():
     assert sorted(name for name, fmt in FORMATS.items() if fmt.encoder is not None) == ["csv", "jsonl", "parquet"]
 

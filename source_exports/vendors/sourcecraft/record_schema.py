@@ -14,7 +14,6 @@ import logging
 from typing import Any, Dict, Iterator, List, Mapping
 
 from source_exports.download.formats import format_for_filename
-from source_exports.download.parsers.junit_parser import COLUMNS as JUNIT_COLUMNS
 from source_exports.download.reader import ExportFile, ExportFileReader
 from source_exports.download.schema import infer_schema, merge_properties, widen_integers
 from source_exports.errors import ExportsError
@@ -72,9 +71,9 @@ class ArtifactRecordSchema:
         for artifact, file_format in self._candidates():
             if artifact.local_path in kinds:
                 continue
-            if file_format.name == "junit_xml":
+            if file_format.columns is not None:  # JUnit XML: known without a download
                 kinds.add(artifact.local_path)
-                merge_properties(properties, JUNIT_COLUMNS)
+                merge_properties(properties, file_format.columns)
                 continue
             if sampled >= SAMPLE_FILES:
                 continue
