@@ -1,7 +1,7 @@
 """The library route for formats no vendor serves yet: the whole protocol path, one synthetic stream.
 
 `python -m bench.library FORMAT URL` runs `launch` (what `source-exports` runs) over
-a source with one full-refresh stream that reads the file through `ExportFileReader.records()`,
+a source with one full-refresh stream that reads the file through `ExportFileReader.records(export, self.batches)`,
 as vendor file streams do, and prints the Airbyte messages to stdout.
 """
 
@@ -39,7 +39,7 @@ class FileStream(ExportsStream):
         return {"type": "object"}
 
     def read_records(self, sync_mode: SyncMode, **kwargs: Any) -> Iterable[Any]:
-        yield from self.reader.records(self.export)
+        yield from self.reader.records(self.export, self.batches)
 
 
 class LibrarySource(SourceExports):

@@ -1,6 +1,6 @@
 """A synthetic file-backed source for proving the fast read path against the CDK's own path.
 
-`FileStream` reads one export file per slice through `ExportFileReader.records()` — the one
+`FileStream` reads one export file per slice through `ExportFileReader.records(export, self.batches)` — the one
 line a vendor's file stream needs — and moves its cursor after each file. `run_read` runs a
 whole `read` in-process through `ExportsEntrypoint` (fast path: batches) or `SlowEntrypoint`
 (the same entrypoint with batches left off: the stock CDK record path) and returns the parsed
@@ -112,9 +112,9 @@ class FileStream(IncrementalExportsStream):
     def read_records(self, sync_mode: SyncMode, stream_slice: Optional[Mapping[str, Any]] = None, **kwargs: Any):
         exports = [self.export(number, self.keys[number]) for number in stream_slice["files"]]
         items = (
-            self.reader.read_many(exports, concurrency=self.concurrency)
+            self.reader.read_many(exports, concurrency=self.concurrency, batches=self.batches)
             if self.concurrency
-            else (item for export in exports for item in self.reader.records(export))
+            else (item for export in exports for item in self.reader.records(export, self.batches))
         )
         for item in items:
             self.yielded_types.append(type(item))

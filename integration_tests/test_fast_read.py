@@ -7,6 +7,7 @@ STATE (with its record count) and stream status must match, value by value and k
 PostHog's events stream (per-row transform, then batches) is compared the same way.
 """
 
+import dataclasses
 import logging
 import re
 
@@ -23,7 +24,7 @@ from integration_tests.fast_read_harness import (
     catalog_for,
     run_read,
 )
-from source_exports.download import vectorised
+from source_exports.download import formats, vectorised
 from source_exports.download.batch import RecordBatch
 from source_exports.run import ExportsEntrypoint
 
@@ -79,12 +80,8 @@ def read_both(storage, keys, state=None, monkeypatch=None):
 @pytest.fixture(params=["csv-vectorised", "csv-row-path"])
 def csv_encoder(request, monkeypatch):
     """Run a test with the vectorised CSV encoder on (the default), and with it off."""
-    encoders = dict(vectorised.ENCODERS)
-    if request.param == "csv-vectorised":
-        encoders["csv"] = vectorised.csv_batches
-    else:
-        encoders.pop("csv", None)
-    monkeypatch.setattr(vectorised, "ENCODERS", encoders)
+    encoder = vectorised.csv_batches if request.param == "csv-vectorised" else None
+    monkeypatch.setitem(formats.FORMATS, "csv", dataclasses.replace(formats.FORMATS["csv"], encoder=encoder))
     return request.param
 
 
@@ -126,7 +123,7 @@ def test_given_tricky_csv_when_read_fast_then_values_match_the_file_exactly(stor
 
 
 def test_given_a_clean_csv_when_read_fast_then_the_vectorised_encoder_is_used_for_every_row(storage, monkeypatch):
-    assert vectorised.ENCODERS["csv"] is vectorised.csv_batches  # on by default
+    assert formats.get_format("csv").encoder is vectorised.csv_batches  # on by default
     stream = FileStream("files", storage, ["exports/clean.csv.gz"])
     reader = stream.reader
     export = stream.export(0, "exports/clean.csv.gz")

@@ -7,7 +7,7 @@ keep row order (equal to one file at a time). How much faster it is is `make ben
 """
 
 from integration_tests.fake_servers.storage import FakeStorage
-from source_exports.download.batch import RecordBatch, enable_batches
+from source_exports.download.batch import RecordBatch
 from source_exports.download.reader import ExportFile, ExportFileReader
 
 FILES = 300
@@ -41,14 +41,13 @@ def test_given_many_slow_small_files_when_read_many_then_bounded_and_in_order():
     ]
 
 
-def test_given_batches_enabled_when_read_many_then_batches_hold_the_same_rows_in_order():
+def test_given_batches_asked_for_when_read_many_then_batches_hold_the_same_rows_in_order():
     with FakeStorage() as storage:
         for i in range(30):
             storage.put_bytes(f"parts/{i:04d}.csv", f"id,value\n{i}-a,x\n{i}-b,\"y\nz\"\n".encode())
         reader = ExportFileReader()
         rows = list(reader.read_many(exports(storage, 30), concurrency=4))
-        with enable_batches():
-            batches = list(reader.read_many(exports(storage, 30), concurrency=4))
+        batches = list(reader.read_many(exports(storage, 30), concurrency=4, batches=True))
     assert all(isinstance(batch, RecordBatch) for batch in batches)
     assert [row for batch in batches for row in batch.rows()] == rows
 

@@ -4,19 +4,21 @@ The CDK turns every row into an AirbyteMessage object, runs it through the trans
 record counter and the message serializer: ~15 µs per row, several times the cost of parsing
 it. Under `ExportsEntrypoint` the read takes this path instead:
 
-- `ExportsEntrypoint.read` enables batches (`download.batch.enable_batches`), so file-backed
-  streams that yield `ExportFileReader.records()` / `read_spooled()` get `RecordBatch`es of
-  pre-encoded rows, and rows that need per-row work first are grouped with `in_batches`;
-- `SourceExports.read_stream_messages` (called through `cdk_seam.SourceSeam`) hands each stream
-  to `read_stream` below, which keeps the CDK's own `Stream.read` (slices, checkpoints, STATE
+- `ExportsEntrypoint.read` sets `SourceExports.read_in_batches`, so
+  `SourceExports.read_stream_messages` (called through `cdk_seam.SourceSeam`) hands each stream
+  to `read_stream` below;
+- `read_stream` asks the stream for batches (`ExportsStream.read(..., batches=True)`), so file-backed
+  streams that yield `ExportFileReader.records(export, self.batches)` / `read_many(...)` give
+  `RecordBatch`es of pre-encoded rows; it keeps the CDK's own `Stream.read` (slices, checkpoints, STATE
   after the rows of each slice) and `AbstractSource.read` (STARTED/COMPLETE/INCOMPLETE statuses,
   error traces classified by `SourceExports.traced_exception`), and only replaces the per-row
   work: a batch becomes one
   `BatchMessage`, which the entrypoint counts (`sourceStats.recordCount` on the next STATE) and
   writes as RECORD lines with a single join. Plain rows are grouped into batches the same way.
 
-The stock `AirbyteEntrypoint` (CDK standard tests, `launch` from the CDK) never enables batches,
-so there every stream yields ordinary rows and the CDK path runs unchanged.
+The stock `AirbyteEntrypoint` (CDK standard tests, `launch` from the CDK) never sets
+`read_in_batches`: the CDK reads every stream itself, without asking for batches, so every
+stream yields ordinary rows and the CDK path runs unchanged.
 """
 
 from __future__ import annotations
@@ -59,16 +61,6 @@ class BatchMessage:
             prefix += b',"namespace":' + orjson.dumps(self.namespace)
         return self.batch.lines(prefix + b',"data":', b',"emitted_at":' + str(self.emitted_at).encode() + b"}}")
 
-    def messages(self) -> Iterator[AirbyteMessage]:
-        """The same rows as ordinary AirbyteMessages (for callers that need objects)."""
-        from airbyte_cdk.models import AirbyteRecordMessage
-
-        for row in self.batch.rows():
-            record = AirbyteRecordMessage(
-                stream=self.stream, namespace=self.namespace, data=row, emitted_at=self.emitted_at
-            )
-            yield AirbyteMessage(type=MessageType.RECORD, record=record)
-
 
 def read_stream(
     source: Any,
@@ -105,7 +97,13 @@ def read_stream(
         stream_instance.state = stream_state
         logger.info(f"Setting state of {source.name} stream to {stream_state}")
     items = stream_instance.read(
-        configured_stream, logger, cdk_seam.slice_logger(source), stream_state, state_manager, internal_config
+        configured_stream,
+        logger,
+        cdk_seam.slice_logger(source),
+        stream_state,
+        state_manager,
+        internal_config,
+        batches=True,
     )
     transformer = stream_instance.transformer
     transform = TransformConfig.NoTransform not in cdk_seam.transform_flags(transformer)

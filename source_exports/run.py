@@ -25,7 +25,6 @@ from airbyte_cdk.sources.utils.schema_helpers import split_config
 from airbyte_cdk.utils.constants import ENV_REQUEST_CACHE_PATH
 
 from source_exports import cdk_seam
-from source_exports.download.batch import enable_batches
 from source_exports.errors import ConfigError, to_traced_exception
 from source_exports.fast_read import BatchMessage
 from source_exports.source import SourceExports
@@ -81,8 +80,12 @@ class ExportsEntrypoint(AirbyteEntrypoint):
                 yield from map(self.airbyte_message_to_string, cdk_seam.entrypoint_queue(self))
 
     def read(self, source_spec, config, catalog, state):  # noqa: ANN001 (CDK signature)
-        with enable_batches():
+        """The CDK's read, with the source's streams read in batches (`fast_read`)."""
+        self.source.read_in_batches = True
+        try:
             yield from super().read(source_spec, config, catalog, state)
+        finally:
+            self.source.read_in_batches = False
 
     @staticmethod
     def validate_connection(source_spec, config) -> None:  # noqa: ANN001 (CDK signature)

@@ -23,7 +23,6 @@ from source_exports import fast_read
 from source_exports.cdk_seam import SourceSeam
 from source_exports.config import CommonConfig
 from source_exports.download import limits
-from source_exports.download.batch import batches_enabled
 from source_exports.errors import ConfigError, ExportsError, to_traced_exception
 from source_exports.estimates import with_estimates
 from source_exports.redact import redact
@@ -58,6 +57,9 @@ class SourceExports(SourceSeam, AbstractSource):
     """Reads export files and export metadata from Cargo, SourceCraft CI, Spaaza and PostHog."""
 
     _selection: Optional[Tuple[ConfiguredAirbyteCatalog, Any]] = None
+    read_in_batches = False
+    """True while the `source-exports` command reads (`ExportsEntrypoint.read` sets it): streams then
+    go through the fast read loop (`fast_read`); under the CDK's own entrypoint every row takes its path."""
 
     def spec(self, logger: logging.Logger) -> ConnectorSpecification:
         """One card per vendor block (Airbyte's `groups`), each shown open although every block is optional."""
@@ -200,7 +202,7 @@ class SourceExports(SourceSeam, AbstractSource):
 
         Either way the stream's ESTIMATE traces go out in order with its records.
         """
-        if batches_enabled():
+        if self.read_in_batches:
             messages = fast_read.read_stream(
                 self, logger, stream_instance, configured_stream, state_manager, internal_config
             )

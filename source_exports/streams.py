@@ -45,6 +45,9 @@ class ExportsStream(Stream):
     """True for file-backed streams: columns come from samples, so a refresh of the schema adds new ones."""
     schema_settings = SchemaSettings()
     """The config's `validation_policy` / `schemaless`; `SourceExports.streams` sets it."""
+    batches = False
+    """Whether the current read asked for `RecordBatch`es (`read(..., batches=True)`: the fast read loop,
+    `source_exports.fast_read`); file-backed streams hand it to `ExportFileReader.records`."""
 
     def __init__(self) -> None:
         self._json_schema: Optional[Mapping[str, Any]] = None
@@ -78,8 +81,15 @@ class ExportsStream(Stream):
         """The columns the connector adds to each row of a file-backed stream (kept top-level when schemaless)."""
         return {}
 
-    def read(self, configured_stream: ConfiguredAirbyteStream, *args: Any, **kwargs: Any) -> Iterable[Any]:
-        """The CDK's read, with every row checked against the configured catalog's columns."""
+    def read(
+        self, configured_stream: ConfiguredAirbyteStream, *args: Any, batches: bool = False, **kwargs: Any
+    ) -> Iterable[Any]:
+        """The CDK's read, with every row checked against the configured catalog's columns.
+
+        `batches=True` lets the stream yield `RecordBatch`es as well as rows; the CDK's own read
+        path calls this without it and gets rows only.
+        """
+        self.batches = batches
         items = super().read(configured_stream, *args, **kwargs)
         properties = (configured_stream.stream.json_schema or {}).get("properties") or {}
         guard = ColumnGuard(

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from source_exports.download.parsers import PARSERS
+from source_exports.download.formats import FORMATS
 from source_exports.vendors import VENDORS
 
 PACKAGE = Path(__file__).resolve().parents[1] / "source_exports"
@@ -14,8 +14,8 @@ def listed(readme: str, label: str) -> list:
     return re.findall(r"`([^`]+)`", line.split(":", 1)[1])
 
 
-def test_given_download_readme_when_reading_registered_formats_then_they_match_the_parser_registry():
-    assert sorted(listed("download/README.md", "Registered formats")) == sorted(PARSERS)
+def test_given_download_readme_when_reading_registered_formats_then_they_match_the_format_registry():
+    assert sorted(listed("download/README.md", "Registered formats")) == sorted(FORMATS)
 
 
 def test_given_vendors_readme_when_reading_registered_vendors_then_they_match_the_registry_in_order():

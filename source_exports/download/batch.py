@@ -7,20 +7,18 @@ allows), and the fast read loop (`source_exports.fast_read`) writes them to stdo
 RECORD envelope with one `join`. Anything that needs ordinary rows (the stock CDK read path,
 tests) calls `rows()`.
 
-Batches are only produced while `batches_enabled()` is true, which the fast read loop sets;
-so a stream that yields what `ExportFileReader.records()` gives it works on both paths.
+Batches are only produced when asked for: the fast read loop reads a stream with
+`ExportsStream.read(..., batches=True)`, and the stream hands `self.batches` to the reader
+(`ExportFileReader.records(export, batches)`); the CDK's own read path gets rows.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-import functools
-import struct
 from typing import Any, Iterable, Iterator, List, Mapping, Optional, Sequence, Union
 
 import orjson
 
+from source_exports.download.arrow_buffers import string_scalar
 from source_exports.errors import RecordParseError
 
 Row = Mapping[str, Any]
@@ -28,24 +26,6 @@ Row = Mapping[str, Any]
 ROWS_PER_BATCH = 1_000
 """Rows that arrive one by one (streams that do not yield batches, per-row vendor work) are written
 in groups of this many."""
-
-_BATCHES = contextvars.ContextVar("source_exports_batches", default=False)
-
-
-def batches_enabled() -> bool:
-    """True while the fast read loop runs: readers may then yield `RecordBatch` objects."""
-    return _BATCHES.get()
-
-
-@contextlib.contextmanager
-def enable_batches() -> Iterator[None]:
-    """Let readers yield batches for the duration of the block (the fast read loop only)."""
-    token = _BATCHES.set(True)
-    try:
-        yield
-    finally:
-        _BATCHES.reset(token)
-
 
 def encode_row(row: Row) -> bytes:
     """One row as a JSON object, keeping top-level nulls (a null and a missing column differ).
@@ -97,8 +77,8 @@ class RecordBatch:
 
     __slots__ = ("_objects", "_pieces", "_count", "_columns")
 
-    def __init__(self, objects: Union[Sequence[bytes], Any], columns: Optional[Iterable[str]] = None) -> None:
-        self._objects = objects
+    def __init__(self, objects: List[bytes], columns: Optional[Iterable[str]] = None) -> None:
+        self._objects: Optional[List[bytes]] = objects
         self._pieces: Optional[List[Any]] = None
         self._count = len(objects)
         self._columns = frozenset(columns) if columns is not None else None
@@ -130,21 +110,16 @@ class RecordBatch:
     def lines(self, prefix: bytes, suffix: bytes) -> Union[bytes, memoryview]:
         """`prefix + row + suffix + newline` for every row, as one buffer."""
         objects = self._objects
-        if isinstance(objects, list):
+        if objects is not None:
             return prefix + (suffix + b"\n" + prefix).join(objects) + suffix + b"\n"
-        if self._pieces is not None:
-            pieces = self._pieces
-            return _buffer_of(_join([prefix.decode() + pieces[0], *pieces[1:-1], pieces[-1] + suffix.decode() + "\n"]))
-        return _buffer_of(_join([prefix.decode(), objects, suffix.decode() + "\n"]))
+        pieces = self._pieces
+        return _buffer_of(_join([prefix.decode() + pieces[0], *pieces[1:-1], pieces[-1] + suffix.decode() + "\n"]))
 
     def encoded(self) -> List[bytes]:
         """Each row's JSON object bytes."""
-        objects = self._objects
-        if isinstance(objects, list):
-            return objects
-        if objects is None:
-            objects = _join(self._pieces)
-        return [value.encode() for value in objects.to_pylist()]
+        if self._objects is not None:
+            return self._objects
+        return [value.encode() for value in _join(self._pieces).to_pylist()]
 
     def rows(self) -> Iterator[dict]:
         """The rows as dicts, for consumers that need AirbyteMessages."""
@@ -158,21 +133,6 @@ def _join(pieces: List[Any]) -> Any:
 
     args = [string_scalar(piece) if isinstance(piece, str) else piece for piece in pieces]
     return pc.binary_join_element_wise(*args, string_scalar(""))
-
-
-@functools.lru_cache(maxsize=256)
-def string_scalar(text: str) -> Any:
-    """A pyarrow string scalar built from buffers.
-
-    `pa.scalar("x")`, `pa.array([...])` and pyarrow compute calls given plain Python values
-    first check whether the value is a pandas object, which imports pandas: +45 MB RSS, a third
-    of the memory budget. Scalars and arrays built from buffers skip that check.
-    """
-    import pyarrow as pa
-
-    data = text.encode()
-    offsets = pa.py_buffer(struct.pack("<ii", 0, len(data)))
-    return pa.Array.from_buffers(pa.string(), 1, [None, offsets, pa.py_buffer(data)])[0]
 
 
 def _buffer_of(joined: Any) -> memoryview:

@@ -29,7 +29,8 @@ from typing import Any, BinaryIO, Iterator, List, Mapping
 
 import orjson
 
-from source_exports.download.batch import RecordBatch, string_scalar
+from source_exports.download.arrow_buffers import string_scalar
+from source_exports.download.batch import RecordBatch
 from source_exports.download.parquet_limits import bounded_batches
 from source_exports.download.parsers.parquet_parser import (
     column_values,
@@ -139,15 +140,12 @@ def parquet_batches(stream: BinaryIO, tail: Mapping[str, Any], file_name: str) -
             try:
                 block = next(batches, None)
             except (pa.ArrowInvalid, OSError) as error:
-                raise Unsupported(f"batch after row {done}: {error}", rows_done=done) from error
+                raise Unsupported(f"batch after row {done}: {error}") from error
             if block is None:
                 return
             count = block.num_rows
             if not count:
                 continue
-            try:
-                pieces = object_pieces(layout, block, done + 1, encode_column)
-            except Unsupported as why:
-                raise Unsupported(str(why), rows_done=done) from why
+            pieces = object_pieces(layout, block, done + 1, encode_column)
             done += count
             yield RecordBatch.from_pieces(pieces, count, columns=[key for key, _ in layout])

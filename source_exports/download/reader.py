@@ -26,12 +26,14 @@ from typing import (
 )
 
 from source_exports.ahead import ahead
-from source_exports.download.batch import RecordBatch, batches_enabled, in_batches
+from source_exports.download.batch import RecordBatch, in_batches
 from source_exports.download.codecs import open_decoded
 from source_exports.download.columns import describe, move_aside
 from source_exports.download.fetch import Fetcher, SizeListener, UrlMinter
-from source_exports.download.parsers import RecordParser, Row, get_parser
+from source_exports.download.formats import get_format
+from source_exports.download.parsers import RecordParser, Row
 from source_exports.download.sniff import refuse_error_page
+from source_exports.download.vectorised import ROW_NUMBER, Unsupported
 from source_exports.errors import CorruptFileError, ExportsError, RecordParseError
 
 LOGGER = logging.getLogger("airbyte")
@@ -78,10 +80,10 @@ class ExportFileReader:
         """Yield the file's rows in order; stop (and close the connection) after `limit` rows."""
         yield from self._rows(export, lambda: self._download(export), limit=limit)
 
-    def records(self, export: ExportFile) -> Iterator[Any]:
-        """What a file-backed stream's `read_records` should yield: `RecordBatch` objects while the
-        fast read loop runs (see `source_exports.fast_read`), ordinary rows otherwise."""
-        if batches_enabled():
+    def records(self, export: ExportFile, batches: bool) -> Iterator[Any]:
+        """What a file-backed stream's `read_records` yields: `RecordBatch`es when the stream was asked
+        for batches (`ExportsStream.batches`, the fast read loop: `source_exports.fast_read`), rows otherwise."""
+        if batches:
             return self.read_batches(export)
         return self.read(export)
 
@@ -89,10 +91,8 @@ class ExportFileReader:
         """The file's rows as `RecordBatch`es, encoded in bulk; same values and order as `read`."""
         return self._batches(export, lambda: self._download(export))
 
-    def read_many(
-        self, exports: Iterable[ExportFile], concurrency: int = 8, batches: Optional[bool] = None
-    ) -> Iterator[Any]:
-        """Rows (or batches: by default under the fast read loop) of many files, strictly in input order.
+    def read_many(self, exports: Iterable[ExportFile], concurrency: int = 8, batches: bool = False) -> Iterator[Any]:
+        """Rows (or batches, as `records`) of many files, strictly in input order.
 
         Up to `concurrency` files are downloaded ahead by a bounded thread pool into spooled
         temporary files (small bodies stay in memory, larger ones go to disk), so many small
@@ -104,10 +104,10 @@ class ExportFileReader:
             with future.result() as spool:
                 yield from self.read_spooled(export, spool, batches)
 
-    def read_spooled(self, export: ExportFile, spool: IO[bytes], batches: Optional[bool] = None) -> Iterator[Any]:
-        """The rows (or batches) of a file `spool` downloaded; the caller closes the spool."""
+    def read_spooled(self, export: ExportFile, spool: IO[bytes], batches: bool = False) -> Iterator[Any]:
+        """The rows (or batches, as `records`) of a file `spool` downloaded; the caller closes the spool."""
         opener = _reopen(spool)
-        if batches_enabled() if batches is None else batches:
+        if batches:
             return self._batches(export, opener)
         return self._rows(export, opener)
 
@@ -140,7 +140,7 @@ class ExportFileReader:
         """The file's rows; a damaged compressed body is downloaded again (it may have been cut in
         transit) before the error is final — only while none of its rows was emitted: a fresh URL
         may be a fresh export (Cargo), whose rows could not be spliced onto the ones already out."""
-        parser = get_parser(export.format)
+        parser = get_format(export.format).parser()
         done = 0
         while True:
             try:
@@ -182,13 +182,11 @@ class ExportFileReader:
             self._log_done(export, body, rows, started)
 
     def _batches(self, export: ExportFile, opener: Callable[[], ContextManager[Any]]) -> Iterator[RecordBatch]:
-        from source_exports.download import vectorised  # pyarrow kernels: imported only when used
-
-        encoder = vectorised.ENCODERS.get(export.format)
+        encoder = get_format(export.format).encoder
         done = 0
         refetches = 1
         if encoder is not None and not ({FILE_COLUMN, ROW_COLUMN} & set(export.metadata)):
-            tail = {FILE_COLUMN: export.name, ROW_COLUMN: vectorised.ROW_NUMBER, **export.metadata}
+            tail = {FILE_COLUMN: export.name, ROW_COLUMN: ROW_NUMBER, **export.metadata}
             started = time.monotonic()
             try:
                 with opener() as body:
@@ -199,7 +197,7 @@ class ExportFileReader:
                         yield batch
                     self._log_done(export, body, done, started)
                 return
-            except vectorised.Unsupported as why:
+            except Unsupported as why:
                 self.logger.info(f"{export.name}: reading row by row from row {done + 1} ({why})")
             except CorruptFileError as error:
                 if done:

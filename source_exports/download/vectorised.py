@@ -60,11 +60,7 @@ class Column(NamedTuple):
 
 
 class Unsupported(Exception):
-    """The vectorised path cannot reproduce the row path here; `rows_done` rows were emitted."""
-
-    def __init__(self, reason: str, rows_done: int = 0) -> None:
-        super().__init__(reason)
-        self.rows_done = rows_done
+    """The vectorised path cannot reproduce the row path here (the reader counts the rows already emitted)."""
 
 
 def row_numbers(first: int, count: int) -> Any:
@@ -211,9 +207,9 @@ def csv_batches(stream: io.BufferedReader, tail: Mapping[str, Any], file_name: s
         except StopIteration:
             block = None
         except (pa.ArrowInvalid, OSError) as error:
-            raise Unsupported(f"block after row {done}: {error}", rows_done=done) from error
+            raise Unsupported(f"block after row {done}: {error}") from error
         if checked.violation is not None:  # set before pyarrow saw the bad bytes: nothing bad was emitted
-            raise Unsupported(f"strict quoting: {checked.violation}", rows_done=done)
+            raise Unsupported(f"strict quoting: {checked.violation}")
         if block is None:
             return
         count = block.num_rows
@@ -257,7 +253,7 @@ def jsonl_batches(stream: BinaryIO, tail: Mapping[str, Any], file_name: str) -> 
             unfinished.append(block)
             unfinished_size += len(block)
             if len(carry) + unfinished_size > line_limit:
-                raise Unsupported(f"a line after row {done} is longer than the limit", rows_done=done)
+                raise Unsupported(f"a line after row {done} is longer than the limit")
             continue
         data = carry + b"".join(unfinished) + block
         unfinished, unfinished_size = [], 0
@@ -269,22 +265,22 @@ def jsonl_batches(stream: BinaryIO, tail: Mapping[str, Any], file_name: str) -> 
             data, carry = data[:cut], data[cut:]
         longest = max(map(len, data.split(b"\n"))) if len(data) > line_limit else 0
         if longest > line_limit or len(carry) > line_limit:
-            raise Unsupported(f"a line after row {done} is longer than the limit", rows_done=done)
+            raise Unsupported(f"a line after row {done} is longer than the limit")
         if b"\x0b" in data or b"\x0c" in data:  # stripped below, but not JSON whitespace: the row path decides
-            raise Unsupported(f"a line after row {done} holds a vertical tab or form feed", rows_done=done)
+            raise Unsupported(f"a line after row {done} holds a vertical tab or form feed")
         lines = [line.strip() for line in data.split(b"\n")] if data else []
         lines = [line for line in lines if line]
         if lines:
             if deeper_lines_possible(data, depth_limit) and any(
                 nesting_depth(line) > depth_limit for line in lines
             ):
-                raise Unsupported(f"a line after row {done} nests deeper than the limit", rows_done=done)
+                raise Unsupported(f"a line after row {done} nests deeper than the limit")
             try:  # line by line, as the row path parses: lines joined could parse as what no line is
                 values = list(map(orjson.loads, lines))
             except orjson.JSONDecodeError as error:
-                raise Unsupported(f"invalid JSON after row {done}", rows_done=done) from error
+                raise Unsupported(f"invalid JSON after row {done}") from error
             if set(map(type, values)) != {dict} or not all(map(tail_keys.isdisjoint, values)):
-                raise Unsupported(f"a line after row {done} needs the row path", rows_done=done)
+                raise Unsupported(f"a line after row {done} needs the row path")
             batch = RecordBatch(  # a Python loop, but no pyarrow: importing it costs JSON Lines ~48 MB of RSS
                 [
                     line[:-1] + (b"," if value else b"") + before_text + str(number).encode() + after_text
@@ -297,13 +293,3 @@ def jsonl_batches(stream: BinaryIO, tail: Mapping[str, Any], file_name: str) -> 
         if not block:
             return
 
-
-def parquet_batches(stream: BinaryIO, tail: Mapping[str, Any], file_name: str) -> Iterator[RecordBatch]:
-    """Parquet: see `parquet_batches.py` (imported here lazily: it builds on this module)."""
-    from source_exports.download.parquet_batches import parquet_batches as encode
-
-    return encode(stream, tail, file_name)
-
-
-ENCODERS = {"csv": csv_batches, "jsonl": jsonl_batches, "parquet": parquet_batches}
-"""format → vectorised encoder; formats not listed use the row path in batches."""

@@ -9,8 +9,8 @@ import tracemalloc
 import pytest
 
 from source_exports.download import limits
+from source_exports.download.formats import get_parser
 from source_exports.download.limits import FileLimitExceeded, FileLimits
-from source_exports.download.parsers import get_parser
 from source_exports.errors import RecordParseError
 
 LOGGER = logging.getLogger("test")

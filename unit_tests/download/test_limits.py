@@ -18,8 +18,8 @@ import zstandard
 from source_exports.download import limits, vectorised
 from source_exports.download.batch import encode_row
 from source_exports.download.codecs import open_decoded
+from source_exports.download.formats import get_parser
 from source_exports.download.limits import FileLimitExceeded, FileLimits, LimitSignal, nesting_depth
-from source_exports.download.parsers import get_parser
 from source_exports.download.parsers.json_scan import LimitedJson
 from source_exports.download.reader import ExportFile, ExportFileReader
 from source_exports.errors import ConfigError, CorruptFileError, ErrorPageError, RecordParseError

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from source_exports.download.parsers import PARSERS, get_parser
+from source_exports.download.formats import FORMATS, get_parser
 from source_exports.errors import ConfigError, RecordParseError
 
 LOGGER = logging.getLogger("test")
@@ -113,5 +113,5 @@ def test_given_garbage_when_parsing_parquet_then_error_names_file():
 def test_given_unknown_format_when_getting_parser_then_config_error_lists_formats():
     with pytest.raises(ConfigError) as error:
         get_parser("xlsx")
-    for name in PARSERS:
+    for name in FORMATS:
         assert name in str(error.value)

@@ -8,13 +8,14 @@ order; a file the row path rejects must be rejected after the same rows with the
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from typing import Any, List, Tuple
 
 import orjson
 import pytest
 
-from source_exports.download import vectorised
+from source_exports.download import formats, vectorised
 from source_exports.download.reader import ExportFile, ExportFileReader
 from unit_tests.download.both_paths import BytesFetcher, outcome
 
@@ -30,20 +31,20 @@ def read_both(data: bytes, block_size: int = 64) -> Tuple[Any, Any, int]:
             for encoded in batch.encoded():
                 yield orjson.loads(encoded)
 
-    encoder = vectorised.ENCODERS["jsonl"]
+    jsonl = formats.FORMATS["jsonl"]
     made: List[int] = []
 
     def counted(*args: Any) -> Any:  # records the rows the vectorised encoder made
-        for batch in encoder(*args):
+        for batch in jsonl.encoder(*args):
             made.append(len(batch))
             yield batch
 
     old = vectorised.JSONL_BLOCK_SIZE
-    vectorised.JSONL_BLOCK_SIZE, vectorised.ENCODERS["jsonl"] = block_size, counted
+    vectorised.JSONL_BLOCK_SIZE, formats.FORMATS["jsonl"] = block_size, dataclasses.replace(jsonl, encoder=counted)
     try:
         return outcome(lambda: reader.read(export)), outcome(fast_rows), sum(made)
     finally:
-        vectorised.JSONL_BLOCK_SIZE, vectorised.ENCODERS["jsonl"] = old, encoder
+        vectorised.JSONL_BLOCK_SIZE, formats.FORMATS["jsonl"] = old, jsonl
 
 
 CASES = {

@@ -1,12 +1,5 @@
-"""File-format parsers behind one interface; importing this package registers them all."""
+"""File-format row parsers behind one interface, one module per format (registered in `download/formats.py`)."""
 
-from source_exports.download.parsers import (  # noqa: F401
-    csv_parser,
-    json_parser,
-    jsonl_parser,
-    junit_parser,
-    parquet_parser,
-)
-from source_exports.download.parsers.base import PARSERS, RecordParser, Row, get_parser, register
+from source_exports.download.parsers.base import RecordParser, Row
 
-__all__ = ["PARSERS", "RecordParser", "Row", "get_parser", "register"]
+__all__ = ["RecordParser", "Row"]

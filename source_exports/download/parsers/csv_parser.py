@@ -22,7 +22,7 @@ from typing import BinaryIO, Iterator, Optional
 
 from source_exports.download.columns import describe, renamed, unique_names
 from source_exports.download.limits import LimitSignal, bounded_lines, current, exceeded
-from source_exports.download.parsers.base import RecordParser, Row, register
+from source_exports.download.parsers.base import RecordParser, Row
 from source_exports.errors import RecordParseError
 
 EXTRA_VALUES_COLUMN = "_ab_extra_values"
@@ -44,12 +44,9 @@ def _mark_bad_bytes(error: UnicodeDecodeError) -> tuple:
 codecs.register_error(_MARK_BAD_BYTES, _mark_bad_bytes)
 
 
-@register
 class CsvParser(RecordParser):
     """RFC-4180 CSV with a header row, UTF-8 (with or without BOM)."""
 
-    format = "csv"
-    typed_values = False
     max_reported_ragged_rows = 10
 
     def parse_records(self, stream: BinaryIO, file_name: str, logger: logging.Logger) -> Iterator[Row]:

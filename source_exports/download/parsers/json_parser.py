@@ -15,7 +15,7 @@ from typing import Any, BinaryIO, Iterator
 import ijson
 
 from source_exports.download.limits import LimitSignal, current
-from source_exports.download.parsers.base import RecordParser, Row, register
+from source_exports.download.parsers.base import RecordParser, Row
 from source_exports.download.parsers.json_scan import LimitedJson
 from source_exports.errors import RecordParseError
 
@@ -43,11 +43,8 @@ def is_blank(stream: io.BufferedReader) -> bool:
         stream.read(len(head))
 
 
-@register
 class JsonParser(RecordParser):
     """A JSON array of objects, or concatenated/newline-delimited JSON values."""
-
-    format = "json"
 
     def parse_records(self, stream: BinaryIO, file_name: str, logger: logging.Logger) -> Iterator[Row]:
         buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)

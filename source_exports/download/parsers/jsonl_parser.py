@@ -13,16 +13,13 @@ from typing import BinaryIO, Iterator
 import orjson
 
 from source_exports.download.limits import LimitSignal, bounded_lines, check_depth, current
-from source_exports.download.parsers.base import RecordParser, Row, register
+from source_exports.download.parsers.base import RecordParser, Row
 from source_exports.download.parsers.json_parser import as_row
 from source_exports.errors import RecordParseError
 
 
-@register
 class JsonLinesParser(RecordParser):
     """Newline-delimited JSON; blank lines are skipped."""
-
-    format = "jsonl"
 
     def parse_records(self, stream: BinaryIO, file_name: str, logger: logging.Logger) -> Iterator[Row]:
         limits = current()

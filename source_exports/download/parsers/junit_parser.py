@@ -24,7 +24,7 @@ from types import ModuleType
 from typing import Any, BinaryIO, Iterator, List, Optional, Tuple
 
 from source_exports.download.limits import FileLimits, LimitSignal, current
-from source_exports.download.parsers.base import RecordParser, Row, register
+from source_exports.download.parsers.base import RecordParser, Row
 from source_exports.errors import RecordParseError
 
 try:  # only when the environment already has it: not a dependency of the connector
@@ -165,11 +165,8 @@ def testcase_row(case: ElementTree.Element, suite: Optional[str]) -> Row:
     return row
 
 
-@register
 class JUnitXmlParser(RecordParser):
     """JUnit XML (`<testsuites>` or `<testsuite>` root, as written by pytest, Maven, Gradle, Jest, go-junit)."""
-
-    format = "junit_xml"
 
     def parse_records(self, stream: BinaryIO, file_name: str, logger: logging.Logger) -> Iterator[Row]:
         limits = current()

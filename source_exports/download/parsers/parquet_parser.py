@@ -16,8 +16,9 @@ import shutil
 import tempfile
 from typing import Any, BinaryIO, Callable, Iterator, List, Optional
 
+from source_exports.download.arrow_buffers import string_scalar
 from source_exports.download.parquet_limits import bounded_batches
-from source_exports.download.parsers.base import RecordParser, Row, register
+from source_exports.download.parsers.base import RecordParser, Row
 from source_exports.errors import RecordParseError
 
 SPOOL_CHUNK = 1 << 20
@@ -79,8 +80,6 @@ def utc_iso_texts(column: Any) -> Optional[Any]:
     """
     import pyarrow as pa
     import pyarrow.compute as pc
-
-    from source_exports.download.batch import string_scalar
 
     kind = column.type
     if not pa.types.is_timestamp(kind) or kind.tz not in UTC_ZONES or kind.unit not in ISO_UNITS:
@@ -147,11 +146,9 @@ def open_spooled_parquet(stream: BinaryIO, unreadable: Callable[[Exception], Exc
         yield parquet
 
 
-@register
 class ParquetParser(RecordParser):
     """Apache Parquet, any internal compression pyarrow supports."""
 
-    format = "parquet"
     batch_size = 2_000
 
     def parse_records(self, stream: BinaryIO, file_name: str, logger: logging.Logger) -> Iterator[Row]:

@@ -66,8 +66,9 @@ class RunOutputExporter:
     def context(self) -> Dict[str, Any]:
         return {"stream": self.stream, "field": self.output.field}
 
-    def export(self, window: Window, on_done: Optional[WindowDone] = None) -> Iterator[Row]:
-        """Yield the rows of every run created in `window`; call `on_done(part)` after each part's last row."""
+    def export(self, window: Window, on_done: Optional[WindowDone] = None, batches: bool = False) -> Iterator[Row]:
+        """Yield the rows (or batches, `ExportFileReader.records`) of every run created in `window`; call
+        `on_done(part)` after each part's last row."""
         body = {**self.output.export_body(), **window.filters("created")}
         try:
             url = self.client.request_export(body, self.context)
@@ -88,10 +89,10 @@ class RunOutputExporter:
                 f"{self.stream}: too many runs in {window} for one export; splitting it in two at {iso(middle)}"
             )
             for part in window.split(middle):
-                yield from self.export(part, on_done)
+                yield from self.export(part, on_done, batches)
             return
         else:
-            yield from self.reader.records(self._export_file(body, url, window))  # batches under the fast loop
+            yield from self.reader.records(self._export_file(body, url, window), batches)
         if on_done is not None:
             on_done(window)
 

@@ -17,6 +17,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional
 from airbyte_cdk.models import AirbyteStream, StreamDescriptor, SyncMode
 
 from source_exports.config import parse_datetime
+from source_exports.download.formats import get_format
 from source_exports.download.reader import FILE_COLUMN, ROW_COLUMN
 from source_exports.download.schema import infer_schema, permissive_schema, widen_integers
 from source_exports.errors import ConfigError, ExportsError, to_traced_exception
@@ -178,7 +179,7 @@ class CargoRunOutputs(CargoWindowedStream):
         self, sync_mode: SyncMode, stream_slice: Optional[Mapping[str, Any]] = None, **kwargs: Any
     ) -> Iterable[Mapping[str, Any]]:
         on_done = self._advance_to_end_of if sync_mode == SyncMode.incremental else None
-        yield from self.exporter.export(Window.from_slice(stream_slice), on_done)
+        yield from self.exporter.export(Window.from_slice(stream_slice), on_done, self.batches)
 
     def _advance_to_end_of(self, window: Window) -> None:
         self.advance_cursor(window.as_slice()["end"])
@@ -206,7 +207,8 @@ class CargoRunOutputs(CargoWindowedStream):
         if rows is None:
             LOGGER.info(f"{self.name}: no runs to sample yet; the schema has only the metadata columns for now")
             return permissive_schema(known=copy.deepcopy(METADATA_SCHEMA))
-        schema = infer_schema(rows, typed_values=self.output.format != "csv", known=copy.deepcopy(METADATA_SCHEMA))
+        typed = get_format(self.output.format).typed_values
+        schema = infer_schema(rows, typed_values=typed, known=copy.deepcopy(METADATA_SCHEMA))
         widen_integers(schema["properties"], skip=METADATA_SCHEMA)
         return schema
 

@@ -21,7 +21,8 @@ import orjson
 from airbyte_cdk.models import SyncMode
 
 from source_exports.ahead import Ahead
-from source_exports.download.batch import ROWS_PER_BATCH, batches_enabled, in_batches
+from source_exports.download.batch import ROWS_PER_BATCH, in_batches
+from source_exports.download.formats import get_format
 from source_exports.download.reader import FILE_COLUMN, ROW_COLUMN, ExportFile, ExportFileReader
 from source_exports.errors import TransientError
 from source_exports.streams import ExportsStream, IncrementalExportsStream, PrimaryKey
@@ -43,9 +44,8 @@ from source_exports.vendors.posthog.windows import (
 
 LOGGER = logging.getLogger("airbyte")
 EXPORT_ID_COLUMN = "_ab_export_id"
-PARSER_FORMATS = {"JSONLines": "jsonl", "Parquet": "parquet"}
-FILE_SUFFIXES = {"JSONLines": ".jsonl", "Parquet": ".parquet"}
-COMPRESSION_SUFFIXES = {None: "", "gzip": ".gz", "zstd": ".zst"}
+FILE_FORMATS = {"JSONLines": "jsonl", "Parquet": "parquet"}
+"""PostHog's file format names → ours."""
 PRIMARY_KEYS: Dict[str, PrimaryKey] = {"events": "uuid", "persons": ["distinct_id"], "sessions": None}
 
 Clock = Callable[[], datetime]
@@ -222,7 +222,7 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
             rows = self.read_window(window)
             # Each row is transformed and fingerprinted in Python; under the fast read loop the rows then
             # travel in batches, past the CDK's per-record work (see fast_read.py).
-            yield from in_batches(rows, ROWS_PER_BATCH) if batches_enabled() else rows
+            yield from in_batches(rows, ROWS_PER_BATCH) if self.batches else rows
         except BaseException:  # a failed or abandoned read stops the exports running ahead
             self._close_pipeline()
             raise
@@ -327,16 +327,15 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
         self, export: CompletedExport, on_size: Optional[Callable[[int], None]] = None
     ) -> Iterator[Mapping[str, Any]]:
         """Every row of every file of a completed export, in file order; `on_size` hears each file's size."""
-        file_format = self.file_config.format
-        suffix = FILE_SUFFIXES[file_format]
-        if file_format == "JSONLines":
-            suffix += COMPRESSION_SUFFIXES.get(self.file_config.compression, "")
+        file_format = get_format(FILE_FORMATS[self.file_config.format])
+        # Parquet's compression is inside the file; JSON Lines files are compressed whole
+        compression = self.file_config.compression if file_format.name == "jsonl" else None
         transform = self.transform
         files = [
             ExportFile(
-                name=f"{file_id}{suffix}",
+                name=file_format.file_name(file_id, compression),
                 mint=functools.partial(self.client.file_location, export.id, file_id),
-                format=PARSER_FORMATS[file_format],
+                format=file_format.name,
                 metadata={EXPORT_ID_COLUMN: export.id},
                 on_size=on_size,
             )

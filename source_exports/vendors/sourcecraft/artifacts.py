@@ -167,25 +167,3 @@ class ArtifactLister:
             for item in listed:
                 yield Artifact(cube, item)
 
-
-# local_path extension → parser format; compression suffixes are looked through (codecs sniff magic bytes)
-FORMATS_BY_EXTENSION = {
-    ".xml": "junit_xml",
-    ".csv": "csv",
-    ".json": "json",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".parquet": "parquet",
-}
-COMPRESSION_SUFFIXES = (".gz", ".zst", ".bz2", ".xz")
-
-
-def format_of(local_path: str) -> Optional[str]:
-    """The parser format for an artifact path, or None when its contents are not rows we can read."""
-    name = local_path.lower()
-    for suffix in COMPRESSION_SUFFIXES:
-        if name.endswith(suffix):
-            name = name[: -len(suffix)]
-            break
-    extension = name[name.rfind(".") :] if "." in name.rsplit("/", 1)[-1] else ""
-    return FORMATS_BY_EXTENSION.get(extension)

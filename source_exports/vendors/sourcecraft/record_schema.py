@@ -13,12 +13,11 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict, Iterator, List, Mapping
 
-from source_exports.download.parsers import get_parser
-from source_exports.download.parsers.junit_parser import COLUMNS as JUNIT_COLUMNS
+from source_exports.download.formats import format_for_filename
 from source_exports.download.reader import ExportFile, ExportFileReader
 from source_exports.download.schema import infer_schema, merge_properties, widen_integers
 from source_exports.errors import ExportsError
-from source_exports.vendors.sourcecraft.artifacts import ArtifactLister, format_of, matches_paths
+from source_exports.vendors.sourcecraft.artifacts import ArtifactLister, matches_paths
 from source_exports.vendors.sourcecraft.client import SourceCraftClient
 from source_exports.vendors.sourcecraft.run_scan import slug_number
 
@@ -72,15 +71,15 @@ class ArtifactRecordSchema:
         for artifact, file_format in self._candidates():
             if artifact.local_path in kinds:
                 continue
-            if file_format == "junit_xml":
+            if file_format.columns is not None:  # JUnit XML: known without a download
                 kinds.add(artifact.local_path)
-                merge_properties(properties, JUNIT_COLUMNS)
+                merge_properties(properties, file_format.columns)
                 continue
             if sampled >= SAMPLE_FILES:
                 continue
             sampled += 1
             identity = artifact.identity(self.identity_prefix)
-            export = ExportFile(artifact.label, artifact.minter(self.client), file_format, identity)
+            export = ExportFile(artifact.label, artifact.minter(self.client), file_format.name, identity)
             try:
                 rows = self.reader.sample(export, limit=SAMPLE_ROWS)
             except ExportsError as error:
@@ -89,7 +88,7 @@ class ArtifactRecordSchema:
                 continue
             kinds.add(artifact.local_path)
             columns = [{key: value for key, value in row.items() if key not in self.metadata} for row in rows]
-            found = infer_schema(columns, typed_values=get_parser(file_format).typed_values)["properties"]
+            found = infer_schema(columns, typed_values=file_format.typed_values)["properties"]
             widen_integers(found)
             merge_properties(properties, found)
         self.logger.info(
@@ -101,7 +100,7 @@ class ArtifactRecordSchema:
     def _candidates(self) -> Iterator[tuple]:
         for run in newest_runs(self.client, SAMPLE_RUNS):
             for artifact in self.lister.artifacts_of(str(run.get("slug"))):
-                file_format = format_of(artifact.local_path)
+                file_format = format_for_filename(artifact.local_path)
                 if (
                     artifact.status == "success"
                     and file_format is not None

@@ -34,11 +34,12 @@ from airbyte_cdk.models import (
 from airbyte_cdk.models import Type as MessageType
 
 from source_exports.ahead import ahead
+from source_exports.download.formats import format_for_filename
 from source_exports.download.reader import FILE_COLUMN, ROW_COLUMN, ExportFile, ExportFileReader
 from source_exports.download.schema import permissive_schema
 from source_exports.errors import ExportsError, StorageHostDown, to_traced_exception
 from source_exports.streams import IncrementalExportsStream, format_datetime
-from source_exports.vendors.sourcecraft.artifacts import Artifact, ArtifactLister, format_of, matches_paths
+from source_exports.vendors.sourcecraft.artifacts import Artifact, ArtifactLister, matches_paths
 from source_exports.vendors.sourcecraft.client import SourceCraftClient
 from source_exports.vendors.sourcecraft.files import ArtifactFileWriter, StagedFile
 from source_exports.vendors.sourcecraft.record_schema import ArtifactRecordSchema
@@ -296,7 +297,7 @@ class SourceCraftArtifactRecordsStream(ArtifactContentStream):
 
     def skip_reason(self, artifact: Artifact) -> Optional[str]:
         reason = super().skip_reason(artifact)
-        if reason is None and format_of(artifact.local_path) is None:
+        if reason is None and format_for_filename(artifact.local_path) is None:
             self.logger.info(f"{self.name}: {artifact.label} skipped: no parser for this file type")
             return "of an unsupported file type"
         return reason
@@ -305,7 +306,7 @@ class SourceCraftArtifactRecordsStream(ArtifactContentStream):
         return ExportFile(
             name=artifact.label,
             mint=artifact.minter(self.client),
-            format=format_of(artifact.local_path),
+            format=format_for_filename(artifact.local_path).name,
             metadata=artifact.identity(IDENTITY_PREFIX),
             on_size=self.estimate.add_bytes,
         )
@@ -314,8 +315,8 @@ class SourceCraftArtifactRecordsStream(ArtifactContentStream):
         return self.reader.spool(self.export_of(artifact))
 
     def emit(self, artifact: Artifact, downloaded: IO[bytes]) -> Iterable[Any]:
-        with downloaded:  # batches under the fast read loop, rows otherwise
-            yield from self.reader.read_spooled(self.export_of(artifact), downloaded)
+        with downloaded:
+            yield from self.reader.read_spooled(self.export_of(artifact), downloaded, self.batches)
 
     def discard_attempt(self, attempt: Attempt) -> None:
         if attempt.value is not None:

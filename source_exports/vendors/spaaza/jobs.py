@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional
 
 import pendulum
 
+from source_exports.download.formats import format_for_filename
 from source_exports.download.reader import ExportFile
 from source_exports.errors import JobTimeout, VendorJobFailed
 from source_exports.polling import PolledJob
@@ -236,5 +237,6 @@ def result_file(
 
 
 def format_of_name(name: str) -> Optional[str]:
-    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    return extension if extension in EXPORT_FORMATS else None
+    """The Spaaza export format a result file's name says (`.csv`, `.json`, any case; a compressed name says none)."""
+    named = format_for_filename(name, compressed=False)
+    return named.name if named is not None and named.name in EXPORT_FORMATS else None

@@ -16,6 +16,7 @@ uses the configured catalog's schema), or a permissive schema when no export exi
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import logging
@@ -24,8 +25,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optio
 import pendulum
 from airbyte_cdk.models import AirbyteStream, ConfiguredAirbyteCatalog, SyncMode
 
-from source_exports.download.parsers import get_parser
-from source_exports.download.parsers.csv_parser import EXTRA_VALUES_COLUMN
+from source_exports.download.formats import get_format
 from source_exports.download.reader import FILE_COLUMN, ROW_COLUMN, ExportFile, ExportFileReader
 from source_exports.download.schema import infer_schema, permissive_schema
 from source_exports.errors import DownloadError, RecordParseError, TransientError, VendorJobFailed
@@ -56,7 +56,6 @@ METADATA_COLUMNS: Dict[str, Any] = {
     ROW_COLUMN: {"type": ["null", "integer"]},
     TASK_ID_COLUMN: {"type": ["null", "integer"]},
 }
-EXTRA_VALUES_SCHEMA = {"type": ["null", "array"], "items": {"type": ["null", "string"]}}
 SAMPLE_FAILURES = (DownloadError, RecordParseError, TransientError, VendorJobFailed)
 FULL_EXPORT = "full"
 
@@ -125,18 +124,18 @@ class _SpaazaFileStream:
         except SAMPLE_FAILURES as error:
             LOGGER.warning(f"{self.name}: could not sample an export for the schema ({error}); using a permissive one")
             return permissive_schema(known)
-        schema = infer_schema(rows, typed_values=get_parser(export.format).typed_values, known=known)
-        if EXTRA_VALUES_COLUMN in schema["properties"]:  # ragged CSV rows in the sample: surplus cells, a list
-            schema["properties"][EXTRA_VALUES_COLUMN] = EXTRA_VALUES_SCHEMA
+        file_format = get_format(export.format)
+        schema = infer_schema(rows, typed_values=file_format.typed_values, known=known)
+        for column, column_schema in file_format.extra_columns.items():  # e.g. surplus cells of ragged CSV rows
+            if column in schema["properties"]:
+                schema["properties"][column] = copy.deepcopy(column_schema)
         return schema
 
-    def read_task_rows(self, task: Mapping[str, Any], batches: bool = True) -> Iterable[Mapping[str, Any]]:
+    def read_task_rows(self, task: Mapping[str, Any], batches: bool = False) -> Iterable[Mapping[str, Any]]:
+        """The rows of the task's result file (batches when `batches`: see `ExportsStream.batches`)."""
         export = self.result_file(task)
         LOGGER.info(f"{self.name}: reading {export.name} of Spaaza task {task['id']} ({export.format})")
-        if not batches:  # the caller looks at every row
-            yield from self.reader.read(export)
-            return
-        yield from self.reader.records(export)  # batches under the fast read loop, rows otherwise
+        yield from self.reader.records(export, batches)
 
     def result_file(self, task: Mapping[str, Any]) -> ExportFile:
         export = result_file(self.client, task, self.name, self.config.export_format, self.config.poll_interval_seconds)
@@ -163,7 +162,7 @@ class SpaazaExportStream(_SpaazaFileStream, ExportsStream):
 
     def read_records(self, sync_mode: SyncMode, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
         if self.config.create_exports:
-            yield from self.read_task_rows(self.plan.task_for(self, FULL_EXPORT))
+            yield from self.read_task_rows(self.plan.task_for(self, FULL_EXPORT), self.batches)
             return
         task = self.done_exports.newest(self.index)
         if task is None:
@@ -178,7 +177,7 @@ class SpaazaExportStream(_SpaazaFileStream, ExportsStream):
             f"{self.name}: newest DONE export is task {task['id']} ('{task.get('desc', '')}', "
             f"last run {state.get('last_run_date', 'unknown')})"
         )
-        yield from self.read_task_rows(task)
+        yield from self.read_task_rows(task, self.batches)
 
 
 class SpaazaWindowedExportStream(_SpaazaFileStream, IncrementalExportsStream):
@@ -250,7 +249,7 @@ class SpaazaWindowedExportStream(_SpaazaFileStream, IncrementalExportsStream):
             return
         window = DateWindow.from_slice(dict(stream_slice))
         task = self.plan.task_for(self, window_key(window.as_slice()))
-        yield from self.rows_before_end(self.read_task_rows(task, batches=False), window)
+        yield from self.rows_before_end(self.read_task_rows(task), window)  # looks at every row
         self.advance_cursor(window.end)
 
     def rows_before_end(self, rows: Iterable[Mapping[str, Any]], window: DateWindow) -> Iterator[Mapping[str, Any]]:

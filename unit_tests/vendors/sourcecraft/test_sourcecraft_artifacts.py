@@ -1,4 +1,4 @@
-"""Artifacts: tree walking, path globs, format choice, record shape, and re-minting download URLs."""
+"""Artifacts: tree walking, path globs, record shape, and re-minting download URLs."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from source_exports.errors import DownloadError
-from source_exports.vendors.sourcecraft.artifacts import Artifact, Cube, format_of, iter_cubes, matches_paths
+from source_exports.vendors.sourcecraft.artifacts import Artifact, Cube, iter_cubes, matches_paths
 from source_exports.vendors.sourcecraft.client import SourceCraftClient
 from unit_tests.vendors.sourcecraft.builders import RunBuilder, artifact
 
@@ -42,18 +42,6 @@ def test_given_glob_patterns_when_matching_local_path_then_star_stays_in_folder_
     path, patterns, expected
 ):
     assert matches_paths(path, patterns) is expected
-
-
-@pytest.mark.parametrize(
-    "path, expected",
-    [
-        ("reports/junit.xml", "junit_xml"), ("a/b.CSV", "csv"), ("m.json", "json"), ("e.jsonl", "jsonl"),
-        ("e.ndjson", "jsonl"), ("d.parquet", "parquet"), ("r.xml.gz", "junit_xml"), ("c.csv.zst", "csv"),
-        ("app.bin", None), ("build.log", None), ("archive.tar.gz", None), ("no_extension", None), ("dir.json/x", None),
-    ],
-)
-def test_given_local_path_when_choosing_format_then_by_extension_through_compression(path, expected):
-    assert format_of(path) == expected
 
 
 def test_given_artifact_when_made_a_record_then_download_url_is_gone_and_cube_slugs_added():
