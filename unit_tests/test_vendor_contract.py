@@ -465,7 +465,7 @@ def test_given_the_signals_the_contract_names_when_finding_them_then_each_is_an_
 
 
 def source_names() -> Set[str]:
-    """Every name `source_exports` defines or imports, and every string it spells out."""
+    """Every name `source_exports` defines, assigns or imports, and every string it spells out."""
     names: Set[str] = set()
     for path in (ROOT / "source_exports").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
@@ -475,6 +475,10 @@ def source_names() -> Set[str]:
                 names.update((alias.asname or alias.name).split(".")[-1] for alias in node.names)
             elif isinstance(node, ast.Constant) and isinstance(node.value, str):
                 names.add(node.value)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names.update(target.id for target in targets if isinstance(target, ast.Name))
+                names.update(target.attr for target in targets if isinstance(target, ast.Attribute))
     return names
 
 
