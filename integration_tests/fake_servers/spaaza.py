@@ -312,19 +312,21 @@ class FakeSpaaza(FakeServer):
         task = self._new_task(index, body["target"].get("export_format", "csv"), body.get("desc", ""), body["trigger"])
         task["target"] = dict(body["target"])
         if self.deterministic:
-            task["id"] = self._content_id(body)
-        return self._answer_after_acting("create", self._json(201, self.add_task(task)))
+            self._add_with_content_id(task, body)
+        else:
+            self.add_task(task)
+        return self._answer_after_acting("create", self._json(201, task))
 
-    def _content_id(self, body: Dict[str, Any]) -> int:
-        """An id from the export a task makes (target and segment; not `trigger.once`, which is the
-        client's clock): the first free one from a hash, so the same exports get the same ids."""
+    def _add_with_content_id(self, task: Dict[str, Any], body: Dict[str, Any]) -> None:
+        """Store `task` under an id from the export it makes (target and segment; not `trigger.once`,
+        the client's clock): the first free one from a hash, so the same exports get the same ids."""
         made = {"target": body["target"], "segment": body["trigger"].get("segment")}
-        digest = zlib.crc32(json.dumps(made, sort_keys=True).encode())
-        candidate = 100_000 + digest % 900_000
-        with self._lock:
+        candidate = 100_000 + zlib.crc32(json.dumps(made, sort_keys=True).encode()) % 900_000
+        with self._lock:  # find and take the id at once: concurrent creations must not share one
             while candidate in self.tasks:
                 candidate += 1
-        return candidate
+            task["id"] = candidate
+            self.tasks[candidate] = task
 
     def _wall_clock(self) -> datetime:
         """The wall clock, or the fixed `now` of a deterministic fake."""

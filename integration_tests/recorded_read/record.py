@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import List, Optional
 
-from integration_tests.recorded_read.recording import CASES, GOLDEN, golden_path, record_case
+from integration_tests.recorded_read.recording import CASES, GOLDEN, golden_path, record_case, write_golden
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -25,7 +25,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         if case.name in chosen:
             for read, lines in record_case(case).items():
                 path = golden_path(case, read)
-                path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+                write_golden(path, lines)
                 print(f"{path.relative_to(GOLDEN.parent)}: {len(lines)} messages")
 
 

@@ -211,6 +211,15 @@ def golden_path(case: Case, read: str) -> Path:
     return GOLDEN / f"{case.name}.{read}.jsonl"
 
 
+def write_golden(path: Path, lines: Sequence[str]) -> None:
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+
+
+def read_golden(path: Path) -> List[str]:
+    """The lines of a golden file, split on `\n` only (a value may hold U+2028, which `splitlines` splits on)."""
+    return path.read_text(encoding="utf-8").split("\n")[:-1]
+
+
 def dumps(messages: Sequence[Message]) -> List[str]:
     """One JSON line per message, keys as emitted (their order and number spelling are what users see)."""
     return [json.dumps(message, ensure_ascii=False) for message in messages]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -21,7 +22,9 @@ from integration_tests.recorded_read.recording import (
     first_difference,
     golden_path,
     normalise,
+    read_golden,
     record_case,
+    write_golden,
 )
 
 STARTED = datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc)
@@ -33,7 +36,7 @@ def test_given_fakes_fixed_in_time_when_every_stream_is_read_then_records_and_st
     case: Case,
 ) -> None:
     for read, lines in record_case(case).items():
-        golden = golden_path(case, read).read_text(encoding="utf-8").splitlines()
+        golden = read_golden(golden_path(case, read))
         difference = first_difference(golden, lines)
         assert difference is None, (
             f"{case.name} {read}: {difference}\n"
@@ -161,7 +164,7 @@ def test_given_a_missing_last_message_when_compared_then_the_counts_are_named() 
 
 def test_given_the_committed_golden_files_when_one_record_value_changes_then_the_comparison_fails() -> None:
     case = next(case for case in CASES if case.name == "cargo")
-    golden = golden_path(case, "full").read_text(encoding="utf-8").splitlines()
+    golden = read_golden(golden_path(case, "full"))
     number, line = next((n, line) for n, line in enumerate(golden) if '"type": "RECORD"' in line)
     message = json.loads(line)
     key = next(iter(message["record"]["data"]))
@@ -170,3 +173,13 @@ def test_given_the_committed_golden_files_when_one_record_value_changes_then_the
 
     assert first_difference(golden, golden) is None
     assert first_difference(golden, mutated).startswith(f"line {number + 1} differs")
+
+
+def test_given_a_value_with_a_unicode_line_separator_when_written_and_read_then_its_line_is_whole(
+    tmp_path: Path,
+) -> None:
+    lines = dumps(normalise([record("s", note="one\u2028two\x85three"), record("s", note="next")], STARTED))
+
+    write_golden(tmp_path / "case.full.jsonl", lines)
+
+    assert read_golden(tmp_path / "case.full.jsonl") == lines
