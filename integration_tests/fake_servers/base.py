@@ -21,6 +21,8 @@ import time
 import traceback
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, NamedTuple, Optional, Pattern, Tuple, Union
 from urllib.parse import parse_qs, urlsplit
@@ -170,6 +172,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep test output quiet
         pass
 
+    def date_time_string(self, timestamp: Optional[float] = None) -> str:
+        """The `Date` header: the fake's `http_date` when set, else the real time."""
+        fixed = self.server.fake.http_date
+        if fixed is not None and timestamp is None:
+            return formatdate(fixed.timestamp(), usegmt=True)
+        return super().date_time_string(timestamp)
+
     def _dispatch(self) -> None:
         fake = self.server.fake
         parts = urlsplit(self.path)
@@ -252,6 +261,7 @@ class FakeServer:
         self.in_flight = 0  # requests being answered now (each holds one connection)
         self.max_in_flight = 0  # the most at once since start or `clear_log`
         self.faults = self.faults_class(self)
+        self.http_date: Optional[datetime] = None  # when set, every answer's `Date` header (a clock fixed in time)
         self._httpd: Optional[_HTTPServer] = None
         self._thread: Optional[threading.Thread] = None
 

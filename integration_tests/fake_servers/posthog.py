@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import gzip
 import io
+import itertools
 import json
 import random
 import threading
@@ -143,7 +144,12 @@ class FileDownload:
 
 
 class FakePostHog(FakeServer):
-    """PostHog over deterministic data anchored at `now`, exporting files into `storage`."""
+    """PostHog over deterministic data anchored at `now`, exporting files into `storage`.
+
+    `deterministic=True`: export and file ids come from what an export holds (model, interval,
+    format, part) instead of `uuid4`, so a read is reproducible whatever order its concurrent
+    exports are created in.
+    """
 
     config_key = "posthog"
     faults: PostHogFaults
@@ -159,8 +165,10 @@ class FakePostHog(FakeServer):
         runs_page_size: int = 4,
         url_ttl_seconds: int = 300,
         export_seconds: Optional[float] = None,
+        deterministic: bool = False,
     ) -> None:
         super().__init__()
+        self.deterministic = deterministic
         self.export_seconds = export_seconds
         self.max_running_exports = 0  # the most exports created and not yet Completed at once
         self.storage = storage
@@ -486,7 +494,7 @@ class FakePostHog(FakeServer):
             )
         rows = self.events_between(start, end) if model == "events" else []
         export = FileDownload(
-            id=str(uuid.uuid4()),
+            id=self._export_id(body),
             model=model,
             start=start,
             end=end,
@@ -506,6 +514,16 @@ class FakePostHog(FakeServer):
             self.max_running_exports = max(self.max_running_exports, running)
         return self._json(202, {"id": export.id})
 
+    def _export_id(self, body: Dict[str, Any]) -> str:
+        """A random id, or (deterministic) one named by the export's request and how often it was made."""
+        if not self.deterministic:
+            return str(uuid.uuid4())
+        made = json.dumps(body, sort_keys=True)
+        with self._lock:
+            taken = set(self.exports)
+        candidates = (str(uuid.uuid5(uuid.NAMESPACE_URL, f"posthog-export:{made}:{n}")) for n in itertools.count())
+        return next(candidate for candidate in candidates if candidate not in taken)
+
     def _finished(self, export: FileDownload) -> bool:
         """Completed (or failed) for the poll counter, or by elapsed time with `export_seconds`."""
         if self.export_seconds is not None:
@@ -513,7 +531,8 @@ class FakePostHog(FakeServer):
         return export.polls >= 3
 
     def _store_part(self, export: FileDownload, rows: List[Dict[str, Any]]) -> None:
-        file_id = str(uuid.uuid4())
+        part = f"{export.id}:{len(export.files)}"
+        file_id = str(uuid.uuid5(uuid.NAMESPACE_URL, part)) if self.deterministic else str(uuid.uuid4())
         if export.file_format == "Parquet":
             data, suffix = self._parquet(rows, export.compression), ".parquet"
         else:

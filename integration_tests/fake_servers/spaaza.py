@@ -25,6 +25,7 @@ import itertools
 import json
 import threading
 import time
+import zlib
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -123,7 +124,9 @@ class FakeSpaaza(FakeServer):
     exports overlap without timing), `export_seconds` (for benchmarks: an executed task is DONE at the
     first GET that long after its execution, instead of after `polls_to_finish` GETs), `seed` (start
     with console-made DONE exports of users (CSV), products (JSON) and transactions (CSV), an ERROR
-    export and a non-export task, so a default config reads something).
+    export and a non-export task, so a default config reads something), `deterministic` (task
+    timestamps come from `now` instead of the wall clock, and a created task's id from what it
+    exports, so a read is reproducible whatever order concurrent exports are created in).
     """
 
     config_key = "spaaza"
@@ -138,8 +141,10 @@ class FakeSpaaza(FakeServer):
         seed: bool = True,
         hold_until_executed: int = 0,
         export_seconds: float = 0.0,
+        deterministic: bool = False,
     ) -> None:
         super().__init__()
+        self.deterministic = deterministic
         self.storage = storage
         self.polls_to_finish = polls_to_finish
         self.url_ttl_seconds = url_ttl_seconds
@@ -306,7 +311,26 @@ class FakeSpaaza(FakeServer):
         self.created_bodies.append(body)
         task = self._new_task(index, body["target"].get("export_format", "csv"), body.get("desc", ""), body["trigger"])
         task["target"] = dict(body["target"])
-        return self._answer_after_acting("create", self._json(201, self.add_task(task)))
+        if self.deterministic:
+            self._add_with_content_id(task, body)
+        else:
+            self.add_task(task)
+        return self._answer_after_acting("create", self._json(201, task))
+
+    def _add_with_content_id(self, task: Dict[str, Any], body: Dict[str, Any]) -> None:
+        """Store `task` under an id from the export it makes (target and segment; not `trigger.once`,
+        the client's clock): the first free one from a hash, so the same exports get the same ids."""
+        made = {"target": body["target"], "segment": body["trigger"].get("segment")}
+        candidate = 100_000 + zlib.crc32(json.dumps(made, sort_keys=True).encode()) % 900_000
+        with self._lock:  # find and take the id at once: concurrent creations must not share one
+            while candidate in self.tasks:
+                candidate += 1
+            task["id"] = candidate
+            self.tasks[candidate] = task
+
+    def _wall_clock(self) -> datetime:
+        """The wall clock, or the fixed `now` of a deterministic fake."""
+        return self.clock if self.deterministic else datetime.now(timezone.utc)
 
     def _get(self, request: Request) -> Response:
         task = self._task(request)
@@ -335,7 +359,7 @@ class FakeSpaaza(FakeServer):
             if task["state"].get("code") != "INPROGRESS":
                 self.in_progress += 1
                 self.max_in_progress = max(self.max_in_progress, self.in_progress)
-            task["state"].update(code="INPROGRESS", last_run_date=iso(datetime.now(timezone.utc)))
+            task["state"].update(code="INPROGRESS", last_run_date=iso(self._wall_clock()))
             self._polls_left[task["id"]] = self.polls_to_finish
             self._executed_at[task["id"]] = time.monotonic()
         return self._answer_after_acting("execute", self._json(200, task))
@@ -389,7 +413,7 @@ class FakeSpaaza(FakeServer):
         self.storage.put_bytes(key, text.getvalue().encode(), "text/csv")
 
     def _new_task(self, index: str, export_format: str, desc: str, trigger: Dict[str, Any]) -> Dict[str, Any]:
-        now = iso(datetime.now(timezone.utc))
+        now = iso(self._wall_clock())
         return {
             "chain": CHAIN_ID,
             "desc": desc,
