@@ -18,13 +18,6 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "source_exports"
 
-KNOWN_CYCLES: Dict[FrozenSet[str], str] = {
-    frozenset({"source_exports.download.vectorised", "source_exports.download.parquet_batches"}): (
-        "removed by the format-registry change"
-    ),
-}
-"""Cycles tolerated for now, each with what removes it; delete an entry once its cycle is gone."""
-
 Graph = Dict[str, Set[str]]
 
 
@@ -154,15 +147,9 @@ def graph() -> Graph:
 
 
 def test_given_the_package_when_its_imports_are_read_then_no_module_imports_another_in_a_circle(graph: Graph) -> None:
-    unexpected = [component for component in cycles(graph) if component not in KNOWN_CYCLES]
+    found = list(cycles(graph))
 
-    assert unexpected == [], f"import cycles: {describe(graph, unexpected)}"
-
-
-def test_given_the_known_cycles_when_the_imports_are_read_then_each_still_exists(graph: Graph) -> None:
-    gone = [sorted(component) for component in KNOWN_CYCLES if component not in cycles(graph)]
-
-    assert gone == [], f"these cycles are gone: delete their KNOWN_CYCLES entries: {gone}"
+    assert found == [], f"import cycles: {describe(graph, found)}"
 
 
 def test_given_the_download_package_when_its_imports_are_read_then_it_imports_nothing_from_vendors(
