@@ -30,7 +30,18 @@ from source_exports.vendors.cargo.exports import (
     RunOutputExporter,
 )
 from source_exports.vendors.cargo.unfinished import end_before_unfinished_runs
-from source_exports.vendors.cargo.windows import DEFAULT_START, Window, iso, plan_windows, sync_end, to_utc
+from source_exports.vendors.cargo.windows import (
+    DEFAULT_START,
+    MS,
+    filters,
+    iso,
+    plan_windows,
+    shown,
+    slice_time,
+    sync_end,
+    to_utc,
+)
+from source_exports.windows import Window
 
 LOGGER = logging.getLogger("airbyte")
 
@@ -82,9 +93,9 @@ class CargoWindowedStream(IncrementalExportsStream):
         self.client.count_runs({})  # one cheap call: Cargo's clock (Date header) decides where the sync ends
         windows = self.plan(Window(start, sync_end(self.client.server_time)), sync_mode)
         span = Window(windows[0].start, windows[-1].end) if windows else Window(start, start)
-        LOGGER.info(f"{self.name}: reading {len(windows)} window(s) from {span}")
+        LOGGER.info(f"{self.name}: reading {len(windows)} window(s) from {shown(span)}")
         for window in windows:
-            yield window.as_slice()
+            yield window.as_slice(iso)
 
     def plan(self, span: Window, sync_mode: SyncMode) -> List[Window]:
         """The windows of this sync, from the cursor to Cargo's clock; subclasses choose their edges."""
@@ -101,13 +112,13 @@ class CargoRuns(CargoWindowedStream):
     def read_records(
         self, sync_mode: SyncMode, stream_slice: Optional[Mapping[str, Any]] = None, **kwargs: Any
     ) -> Iterable[Mapping[str, Any]]:
-        window = Window.from_slice(stream_slice)
-        for run in self.client.iter_runs(window.widened().filters("updated"), on_count=self.estimate.add_rows):
+        window = Window.from_slice(stream_slice, slice_time)
+        for run in self.client.iter_runs(filters(window.widened(MS), "updated"), on_count=self.estimate.add_rows):
             updated = updated_at(run)
             if updated is None or window.holds(updated):  # a run without updatedAt cannot be placed: keep it
                 yield run
         if sync_mode == SyncMode.incremental:
-            self.advance_cursor(window.as_slice()["end"])
+            self.advance_cursor(iso(window.end))
 
 
 class CargoRunOutputs(CargoWindowedStream):
@@ -178,10 +189,10 @@ class CargoRunOutputs(CargoWindowedStream):
         self, sync_mode: SyncMode, stream_slice: Optional[Mapping[str, Any]] = None, **kwargs: Any
     ) -> Iterable[Mapping[str, Any]]:
         on_done = self._advance_to_end_of if sync_mode == SyncMode.incremental else None
-        yield from self.exporter.export(Window.from_slice(stream_slice), on_done)
+        yield from self.exporter.export(Window.from_slice(stream_slice, slice_time), on_done)
 
     def _advance_to_end_of(self, window: Window) -> None:
-        self.advance_cursor(window.as_slice()["end"])
+        self.advance_cursor(iso(window.end))
 
     # schema: sampled once per stream instance at discover (ExportsStream caches it; a read takes the catalog's)
     discovered_schema = True

@@ -17,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable, Dict, List, Optional, Sequence
 
 from source_exports.vendors.posthog.jobs import CompletedExport
-from source_exports.vendors.posthog.windows import Window
+from source_exports.windows import Window
 
 Sleep = Callable[[float], None]
 RunExport = Callable[[Window, Sleep], CompletedExport]
