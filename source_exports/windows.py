@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
-Spelling = Callable[[datetime], str]
-"""How a vendor writes a boundary in slices, requests and logs."""
+from source_exports.timestamps import Spelling
 
 SliceParser = Callable[[Any, str], datetime]
 """Reads a slice's boundary back: `(value, field name)`."""

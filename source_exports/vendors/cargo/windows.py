@@ -15,6 +15,7 @@ from typing import Any, Dict, List, Optional
 
 from source_exports import windows
 from source_exports.config import parse_datetime
+from source_exports.timestamps import Spelling, iso_millis
 from source_exports.windows import EdgeChooser, Window, keep_target
 
 DEFAULT_START = datetime(2020, 1, 1, tzinfo=timezone.utc)
@@ -48,10 +49,8 @@ def off_grid(moment: datetime, limit: Optional[datetime] = None) -> datetime:
     return moment if limit is not None and moved >= limit else moved
 
 
-def iso(moment: datetime) -> str:
-    """The one timestamp spelling sent to Cargo and kept in state: UTC, milliseconds, `Z` (as `format_datetime`)."""
-    moment = moment.astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+iso: Spelling = iso_millis
+"""The one timestamp spelling sent to Cargo and kept in state: UTC, milliseconds, `Z` (as every state)."""
 
 
 def slice_time(value: Any, field: str) -> datetime:

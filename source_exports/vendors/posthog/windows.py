@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Optional
 
+from source_exports.timestamps import Spelling, iso_micros
+
 UTC = timezone.utc
 ONE_MICROSECOND = timedelta(microseconds=1)
 EARLIEST_INSERTED_AT = datetime(2020, 1, 1, tzinfo=UTC)
@@ -53,11 +55,8 @@ def _parse_uneven_fraction(text: str) -> Optional[datetime]:
         return None
 
 
-def format_timestamp(value: datetime) -> str:
-    """ISO-8601 UTC with microseconds and a Z: how records and request parameters spell time."""
-    # isoformat, not strftime("%Y-%m-%dT%H:%M:%S.%fZ"): the same text (and 4-digit years below 1000), ~6x
-    # faster, and this runs three times per exported event
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+format_timestamp: Spelling = iso_micros
+"""ISO-8601 UTC with microseconds and a Z: how records and request parameters spell time."""
 
 
 def normalise_timestamp(value: str) -> Optional[str]:

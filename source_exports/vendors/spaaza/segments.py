@@ -12,14 +12,11 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
-import pendulum
-
+from source_exports.timestamps import Spelling, iso_seconds
 from source_exports.windows import Window
 
-
-def iso(value: pendulum.DateTime) -> str:
-    """Second-precision ISO-8601 UTC with a Z, the spelling Spaaza's examples use."""
-    return value.in_timezone("UTC").format("YYYY-MM-DDTHH:mm:ss") + "Z"
+iso: Spelling = iso_seconds
+"""Second-precision ISO-8601 UTC with a Z, the spelling Spaaza's examples use."""
 
 
 def date_window_segment(index: str, date_field: str, chain_id: int, window: Window) -> Dict[str, Any]:
