@@ -1,10 +1,13 @@
-"""Typed view of the settings shared by every vendor, and validation helpers that name fields."""
+"""Typed view of the settings shared by every vendor, and the one set of validators every config uses.
+
+Each validator names the field it refuses (`cargo.window_days`), so a message points at the form.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence, Tuple
 
 import pendulum
 
@@ -66,6 +69,7 @@ def require_number(
     maximum: float,
     integer: bool = False,
     exclusive_minimum: bool = False,
+    hint: Optional[str] = None,
 ) -> float:
     """An optional number within its range (`default` when absent); the message names the field and the range.
 
@@ -80,10 +84,44 @@ def require_number(
     if not (whole and above and value <= maximum):
         kind = "an integer" if integer else "a number"
         low = f"more than {minimum:g}" if exclusive_minimum else f"from {minimum:g}"
-        raise ConfigError(
-            f"'{value}' must be {kind} {low} to {maximum:g}", field=field, hint=f"Leave it empty for {default:g}"
-        )
+        hint = hint or f"Leave it empty for {default:g}"
+        raise ConfigError(f"'{value}' must be {kind} {low} to {maximum:g}", field=field, hint=hint)
     return int(value) if integer else value
+
+
+def number_setting(
+    block: Mapping[str, Any],
+    key: str,
+    prefix: str,
+    default: float,
+    minimum: float,
+    maximum: float,
+    integer: bool = False,
+    exclusive_minimum: bool = False,
+    hint: Optional[str] = None,
+) -> float:
+    """`require_number` of the optional setting `block[key]`, named `prefix.key`."""
+    return require_number(
+        block.get(key), f"{prefix}.{key}", default, minimum, maximum, integer, exclusive_minimum, hint
+    )
+
+
+def require_bool(value: Any, field: str) -> bool:
+    """true or false, nothing that merely looks like one ("true", 1)."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"'{value}' is not true or false", field=field)
+    return value
+
+
+def optional_strings(block: Mapping[str, Any], key: str, prefix: str) -> Tuple[str, ...]:
+    """An optional list of non-empty strings, each stripped; a bad item is named by its position."""
+    values = block.get(key) or []
+    if not isinstance(values, list):
+        raise ConfigError("must be a list of strings", field=f"{prefix}.{key}")
+    for index, value in enumerate(values):
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"'{value}' must be a non-empty string", field=f"{prefix}.{key}[{index}]")
+    return tuple(value.strip() for value in values)
 
 
 def require_choice(value: Any, choices: Sequence[str], field: str) -> str:
