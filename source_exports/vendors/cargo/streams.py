@@ -14,12 +14,13 @@ import logging
 from datetime import datetime
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
-from airbyte_cdk.models import AirbyteStream, StreamDescriptor, SyncMode
+from airbyte_cdk.models import AirbyteStream, SyncMode
 
 from source_exports.config import parse_datetime
 from source_exports.download.reader import FILE_COLUMN, ROW_COLUMN
-from source_exports.download.schema import infer_schema, permissive_schema, widen_integers
-from source_exports.errors import ConfigError, ExportsError, to_traced_exception
+from source_exports.download.schema import infer_schema, widen_integers
+from source_exports.errors import ConfigError, ExportsError
+from source_exports.schema_samples import nothing_to_sample, sample_failed
 from source_exports.streams import ExportsStream, IncrementalExportsStream, PrimaryKey
 from source_exports.vendors.cargo.client import CargoClient
 from source_exports.vendors.cargo.config import CargoConfig, RunOutputConfig
@@ -212,11 +213,10 @@ class CargoRunOutputs(CargoWindowedStream):
         """Columns from a sample export of recent runs; metadata columns only while there is no run yet."""
         try:
             rows = self.exporter.sample(self.config.sample_runs)
-        except ExportsError as error:  # discover has no error boundary of ours: classify here, not as a crash
-            raise to_traced_exception(error, StreamDescriptor(name=self.name)) from error
-        if rows is None:
-            LOGGER.info(f"{self.name}: no runs to sample yet; the schema has only the metadata columns for now")
-            return permissive_schema(known=copy.deepcopy(METADATA_SCHEMA))
+        except ExportsError as error:
+            raise sample_failed(error, self.name) from error
+        if not rows:
+            return nothing_to_sample(self.name, "run output", copy.deepcopy(METADATA_SCHEMA))
         schema = infer_schema(rows, typed_values=self.output.format != "csv", known=copy.deepcopy(METADATA_SCHEMA))
         widen_integers(schema["properties"], skip=METADATA_SCHEMA)
         return schema

@@ -28,7 +28,6 @@ from airbyte_cdk.models import (
     AirbyteRecordMessage,
     AirbyteRecordMessageFileReference,
     AirbyteStream,
-    StreamDescriptor,
     SyncMode,
 )
 from airbyte_cdk.models import Type as MessageType
@@ -36,7 +35,8 @@ from airbyte_cdk.models import Type as MessageType
 from source_exports.download.ahead import ahead
 from source_exports.download.reader import FILE_COLUMN, ROW_COLUMN, ExportFile, ExportFileReader
 from source_exports.download.schema import permissive_schema
-from source_exports.errors import ExportsError, StorageHostDown, to_traced_exception
+from source_exports.errors import ExportsError, StorageHostDown
+from source_exports.schema_samples import nothing_to_sample, sample_failed
 from source_exports.streams import IncrementalExportsStream
 from source_exports.timestamps import iso_millis
 from source_exports.vendors.sourcecraft.artifacts import Artifact, ArtifactLister, format_of, matches_paths
@@ -289,8 +289,10 @@ class SourceCraftArtifactRecordsStream(ArtifactContentStream):
         )
         try:
             properties = sampler.properties()
-        except ExportsError as error:  # discover has no error boundary of ours: classify here, not as a crash
-            raise to_traced_exception(error, StreamDescriptor(name=self.name)) from error
+        except ExportsError as error:
+            raise sample_failed(error, self.name) from error
+        if not properties:
+            return nothing_to_sample(self.name, "report artifact", known)
         schema = permissive_schema(known)
         schema["properties"] = {**properties, **known}
         return schema

@@ -29,9 +29,10 @@ from source_exports.config import parse_datetime
 from source_exports.download.parsers import get_parser
 from source_exports.download.parsers.csv_parser import EXTRA_VALUES_COLUMN
 from source_exports.download.reader import FILE_COLUMN, ROW_COLUMN, ExportFile, ExportFileReader
-from source_exports.download.schema import infer_schema, permissive_schema
-from source_exports.errors import DownloadError, RecordParseError, TransientError, VendorJobFailed
+from source_exports.download.schema import infer_schema
+from source_exports.errors import ExportsError
 from source_exports.schema_policy import DATA_COLUMN
+from source_exports.schema_samples import nothing_to_sample, sample_failed
 from source_exports.streams import ExportsStream, IncrementalExportsStream
 from source_exports.vendors.spaaza.client import SpaazaClient
 from source_exports.vendors.spaaza.config import DATE_FIELDS, SpaazaConfig, stream_name_of
@@ -60,7 +61,6 @@ METADATA_COLUMNS: Dict[str, Any] = {
     TASK_ID_COLUMN: {"type": ["null", "integer"]},
 }
 EXTRA_VALUES_SCHEMA = {"type": ["null", "array"], "items": {"type": ["null", "string"]}}
-SAMPLE_FAILURES = (DownloadError, RecordParseError, TransientError, VendorJobFailed)
 FULL_EXPORT = "full"
 
 
@@ -121,13 +121,13 @@ class _SpaazaFileStream:
         try:
             task = self.done_exports.newest(self.index, self.config.export_format)
             if task is None:
-                LOGGER.info(f"{self.name}: no DONE export task yet; using a permissive schema")
-                return permissive_schema(known)
+                return nothing_to_sample(self.name, f"DONE {self.index} export task", known)
             export = self.result_file(task)
             rows = self.reader.sample(export, limit=SAMPLE_ROWS)
-        except SAMPLE_FAILURES as error:
-            LOGGER.warning(f"{self.name}: could not sample an export for the schema ({error}); using a permissive one")
-            return permissive_schema(known)
+        except ExportsError as error:
+            raise sample_failed(error, self.name) from error
+        if not rows:
+            return nothing_to_sample(self.name, f"row in the newest {self.index} export", known)
         schema = infer_schema(rows, typed_values=get_parser(export.format).typed_values, known=known)
         if EXTRA_VALUES_COLUMN in schema["properties"]:  # ragged CSV rows in the sample: surplus cells, a list
             schema["properties"][EXTRA_VALUES_COLUMN] = EXTRA_VALUES_SCHEMA
