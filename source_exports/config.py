@@ -62,34 +62,6 @@ def require_uuid4(value: Any, field: str) -> str:
 
 
 def require_number(
-    value: Any,
-    field: str,
-    default: float,
-    minimum: float,
-    maximum: float,
-    integer: bool = False,
-    exclusive_minimum: bool = False,
-    hint: Optional[str] = None,
-) -> float:
-    """An optional number within its range (`default` when absent); the message names the field and the range.
-
-    Every numeric setting goes through a range: an absurd value (1e300 days) is a config error, not
-    an overflow deep inside a date computation.
-    """
-    if value is None:
-        return default
-    number = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value  # NaN is not
-    whole = number and (not integer or float(value).is_integer())
-    above = number and (value > minimum if exclusive_minimum else value >= minimum)
-    if not (whole and above and value <= maximum):
-        kind = "an integer" if integer else "a number"
-        low = f"more than {minimum:g}" if exclusive_minimum else f"from {minimum:g}"
-        hint = hint or f"Leave it empty for {default:g}"
-        raise ConfigError(f"'{value}' must be {kind} {low} to {maximum:g}", field=field, hint=hint)
-    return int(value) if integer else value
-
-
-def number_setting(
     block: Mapping[str, Any],
     key: str,
     prefix: str,
@@ -100,10 +72,23 @@ def number_setting(
     exclusive_minimum: bool = False,
     hint: Optional[str] = None,
 ) -> float:
-    """`require_number` of the optional setting `block[key]`, named `prefix.key`."""
-    return require_number(
-        block.get(key), f"{prefix}.{key}", default, minimum, maximum, integer, exclusive_minimum, hint
-    )
+    """The optional number `block[key]` within its range (`default` when absent), or a ConfigError naming `prefix.key`.
+
+    Every numeric setting goes through a range: an absurd value (1e300 days) is a config error, not
+    an overflow deep inside a date computation.
+    """
+    value = block.get(key)
+    if value is None:
+        return default
+    number = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value  # NaN is not
+    whole = number and (not integer or float(value).is_integer())
+    above = number and (value > minimum if exclusive_minimum else value >= minimum)
+    if not (whole and above and value <= maximum):
+        kind = "an integer" if integer else "a number"
+        low = f"more than {minimum:g}" if exclusive_minimum else f"from {minimum:g}"
+        hint = hint or f"Leave it empty for {default:g}"
+        raise ConfigError(f"'{value}' must be {kind} {low} to {maximum:g}", field=f"{prefix}.{key}", hint=hint)
+    return int(value) if integer else value
 
 
 def require_bool(value: Any, field: str) -> bool:

@@ -12,8 +12,8 @@ from datetime import timedelta
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 from source_exports.config import (
-    number_setting,
     require_choice,
+    require_number,
     require_stream_name,
     require_string,
     require_url,
@@ -100,15 +100,15 @@ def parse_cargo_config(block: Mapping[str, Any]) -> CargoConfig:
         workspace_uuid=require_uuid4(workspace, f"{PREFIX}.workspace_uuid") if workspace else None,
         run_outputs=outputs,
         window=timedelta(
-            days=number_setting(block, "window_days", PREFIX, DEFAULT_WINDOW_DAYS, 1, MAX_WINDOW_DAYS, integer=True)
+            days=require_number(block, "window_days", PREFIX, DEFAULT_WINDOW_DAYS, 1, MAX_WINDOW_DAYS, integer=True)
         ),
         max_wait_for_unfinished=timedelta(
-            days=number_setting(
+            days=require_number(
                 block, "max_wait_days_for_unfinished_runs", PREFIX, DEFAULT_MAX_WAIT_DAYS, 0, MAX_WAIT_DAYS
             )
         ),
         sample_runs=int(
-            number_setting(block, "schema_sample_runs", PREFIX, DEFAULT_SAMPLE_RUNS, 1, MAX_SAMPLE_RUNS, integer=True)
+            require_number(block, "schema_sample_runs", PREFIX, DEFAULT_SAMPLE_RUNS, 1, MAX_SAMPLE_RUNS, integer=True)
         ),
     )
 

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Tuple
 
-from source_exports.config import number_setting, optional_strings, require_choice, require_string, require_url
+from source_exports.config import optional_strings, require_choice, require_number, require_string, require_url
 from source_exports.errors import ConfigError
 
 PREFIX = "posthog"
@@ -85,23 +85,23 @@ class PostHogConfig:
             organization_id=organization_id,
             environment_id=environment_id,
             file_download=file_download,
-            poll_interval_seconds=number_setting(block, "poll_interval_seconds", PREFIX, 2.0, 0.01, 600),
-            poll_timeout_minutes=number_setting(block, "poll_timeout_minutes", PREFIX, 60.0, 0.01, 24 * 60),
+            poll_interval_seconds=require_number(block, "poll_interval_seconds", PREFIX, 2.0, 0.01, 600),
+            poll_timeout_minutes=require_number(block, "poll_timeout_minutes", PREFIX, 60.0, 0.01, 24 * 60),
             window_days=int(
-                number_setting(block, "window_days", PREFIX, MAX_WINDOW_DAYS, 1, MAX_WINDOW_DAYS, integer=True)
+                require_number(block, "window_days", PREFIX, MAX_WINDOW_DAYS, 1, MAX_WINDOW_DAYS, integer=True)
             ),
-            initial_lookback_days=int(number_setting(block, "initial_lookback_days", PREFIX, 7, 1, 3650, integer=True)),
-            end_lag_seconds=int(number_setting(block, "end_lag_seconds", PREFIX, 300, 0, 86400, integer=True)),
+            initial_lookback_days=int(require_number(block, "initial_lookback_days", PREFIX, 7, 1, 3650, integer=True)),
+            end_lag_seconds=int(require_number(block, "end_lag_seconds", PREFIX, 300, 0, 86400, integer=True)),
             logs_page_size=int(
-                number_setting(block, "logs_page_size", PREFIX, MAX_LOGS_PAGE_SIZE, 1, MAX_LOGS_PAGE_SIZE, integer=True)
+                require_number(block, "logs_page_size", PREFIX, MAX_LOGS_PAGE_SIZE, 1, MAX_LOGS_PAGE_SIZE, integer=True)
             ),
-            concurrency_retries=int(number_setting(block, "concurrency_retries", PREFIX, 10, 0, 100, integer=True)),
-            export_recreations=int(number_setting(block, "export_recreations", PREFIX, 2, 0, 10, integer=True)),
+            concurrency_retries=int(require_number(block, "concurrency_retries", PREFIX, 10, 0, 100, integer=True)),
+            export_recreations=int(require_number(block, "export_recreations", PREFIX, 2, 0, 10, integer=True)),
             export_concurrency=int(
-                number_setting(block, "export_concurrency", PREFIX, 3, 1, MAX_EXPORT_CONCURRENCY, integer=True)
+                require_number(block, "export_concurrency", PREFIX, 3, 1, MAX_EXPORT_CONCURRENCY, integer=True)
             ),
             download_concurrency=int(
-                number_setting(block, "download_concurrency", PREFIX, 8, 1, MAX_DOWNLOAD_CONCURRENCY, integer=True)
+                require_number(block, "download_concurrency", PREFIX, 8, 1, MAX_DOWNLOAD_CONCURRENCY, integer=True)
             ),
         )
 

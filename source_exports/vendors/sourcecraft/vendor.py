@@ -8,7 +8,7 @@ from typing import Any, List, Mapping
 
 from airbyte_cdk.sources.streams import Stream
 
-from source_exports.config import CommonConfig, number_setting, optional_strings, require_string, require_url
+from source_exports.config import CommonConfig, optional_strings, require_number, require_string, require_url
 from source_exports.errors import ConfigError
 from source_exports.vendors.base import Vendor
 from source_exports.vendors.sourcecraft.streams import (
@@ -73,7 +73,7 @@ def parse_settings(block: Mapping[str, Any]) -> SourceCraftSettings:
             for index, pattern in enumerate(optional_strings(block, "artifact_paths", PREFIX))
         ),
         download_concurrency=int(
-            number_setting(
+            require_number(
                 block,
                 "download_concurrency",
                 PREFIX,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Tuple
 
-from source_exports.config import number_setting, require_bool, require_choice, require_string, require_url
+from source_exports.config import require_bool, require_choice, require_number, require_string, require_url
 from source_exports.errors import ConfigError
 
 PREFIX = "spaaza"
@@ -69,7 +69,7 @@ class SpaazaConfig:
             ),
             window_days=int(parse_positive(block, "window_days", DEFAULT_WINDOW_DAYS, MAX_WINDOW_DAYS, integer=True)),
             export_concurrency=int(
-                number_setting(
+                require_number(
                     block, "export_concurrency", PREFIX, DEFAULT_EXPORT_CONCURRENCY, 1, MAX_EXPORT_CONCURRENCY, True
                 )
             ),
@@ -121,4 +121,4 @@ def parse_positive(
     block: Mapping[str, Any], key: str, default: float, maximum: float, integer: bool = False
 ) -> float:
     """An optional positive number (integer when asked) up to `maximum`, else `default`."""
-    return float(number_setting(block, key, PREFIX, default, 0, maximum, integer, exclusive_minimum=True))
+    return float(require_number(block, key, PREFIX, default, 0, maximum, integer, exclusive_minimum=True))
