@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Sequence, Tuple
+from typing import Any, Mapping, Optional, Pattern, Sequence, Tuple
 
 import pendulum
 
@@ -50,15 +50,17 @@ def require_string(block: Mapping[str, Any], key: str, prefix: str) -> str:
     return value.strip()
 
 
+def require_match(value: Any, pattern: Pattern[str], field: str, what: str, hint: str) -> str:
+    """A string `pattern` matches, or a ConfigError saying it is not `what` (e.g. "a version-4 UUID")."""
+    if not isinstance(value, str) or not pattern.match(value):
+        raise ConfigError(f"'{value}' is not {what}", field=field, hint=hint)
+    return value
+
+
 def require_uuid4(value: Any, field: str) -> str:
     """Validate a v4 UUID the way the vendors' APIs pattern-check them."""
-    if not isinstance(value, str) or not UUID4.match(value):
-        raise ConfigError(
-            f"'{value}' is not a version-4 UUID",
-            field=field,
-            hint="Copy the identifier from the vendor's app; it looks like 3c90c3cc-0d44-4b50-8888-8dd25736052a",
-        )
-    return value
+    hint = "Copy the identifier from the vendor's app; it looks like 3c90c3cc-0d44-4b50-8888-8dd25736052a"
+    return require_match(value, UUID4, field, "a version-4 UUID", hint)
 
 
 def require_number(
@@ -125,10 +127,5 @@ def require_url(value: Any, field: str) -> str:
 
 def require_stream_name(value: Any, field: str) -> str:
     """Stream names become table names: letters, digits and underscores, not starting with a digit."""
-    if not isinstance(value, str) or not STREAM_NAME.match(value):
-        raise ConfigError(
-            f"'{value}' is not a valid stream name",
-            field=field,
-            hint="Use letters, digits and underscores, starting with a letter or underscore (e.g. enriched_leads)",
-        )
-    return value
+    hint = "Use letters, digits and underscores, starting with a letter or underscore (e.g. enriched_leads)"
+    return require_match(value, STREAM_NAME, field, "a valid stream name", hint)

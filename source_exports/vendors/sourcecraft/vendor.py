@@ -8,7 +8,14 @@ from typing import Any, List, Mapping
 
 from airbyte_cdk.sources.streams import Stream
 
-from source_exports.config import CommonConfig, optional_strings, require_number, require_string, require_url
+from source_exports.config import (
+    CommonConfig,
+    optional_strings,
+    require_match,
+    require_number,
+    require_string,
+    require_url,
+)
 from source_exports.errors import ConfigError
 from source_exports.vendors.base import Vendor
 from source_exports.vendors.sourcecraft.streams import (
@@ -28,14 +35,8 @@ SLUG = re.compile(r"^[^/\s?#]+$")
 
 def require_slug(block: Mapping[str, Any], key: str) -> str:
     """An org or repo slug: one URL path segment."""
-    value = require_string(block, key, PREFIX)
-    if not SLUG.match(value):
-        raise ConfigError(
-            f"'{value}' is not a slug",
-            field=f"{PREFIX}.{key}",
-            hint="Use the name from the repository URL https://sourcecraft.dev/<org_slug>/<repo_slug>, without '/'",
-        )
-    return value
+    hint = "Use the name from the repository URL https://sourcecraft.dev/<org_slug>/<repo_slug>, without '/'"
+    return require_match(require_string(block, key, PREFIX), SLUG, f"{PREFIX}.{key}", "a slug", hint)
 
 
 def require_glob(pattern: str, field: str) -> str:
