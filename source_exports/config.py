@@ -1,10 +1,13 @@
-"""Typed view of the settings shared by every vendor, and validation helpers that name fields."""
+"""Typed view of the settings shared by every vendor, and the one set of validators every config uses.
+
+Each validator names the field it refuses (`cargo.window_days`), so a message points at the form.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Pattern, Sequence, Tuple
 
 import pendulum
 
@@ -47,31 +50,36 @@ def require_string(block: Mapping[str, Any], key: str, prefix: str) -> str:
     return value.strip()
 
 
-def require_uuid4(value: Any, field: str) -> str:
-    """Validate a v4 UUID the way the vendors' APIs pattern-check them."""
-    if not isinstance(value, str) or not UUID4.match(value):
-        raise ConfigError(
-            f"'{value}' is not a version-4 UUID",
-            field=field,
-            hint="Copy the identifier from the vendor's app; it looks like 3c90c3cc-0d44-4b50-8888-8dd25736052a",
-        )
+def require_match(value: Any, pattern: Pattern[str], field: str, what: str, hint: str) -> str:
+    """A string `pattern` matches, or a ConfigError saying it is not `what` (e.g. "a version-4 UUID")."""
+    if not isinstance(value, str) or not pattern.match(value):
+        raise ConfigError(f"'{value}' is not {what}", field=field, hint=hint)
     return value
 
 
+def require_uuid4(value: Any, field: str) -> str:
+    """Validate a v4 UUID the way the vendors' APIs pattern-check them."""
+    hint = "Copy the identifier from the vendor's app; it looks like 3c90c3cc-0d44-4b50-8888-8dd25736052a"
+    return require_match(value, UUID4, field, "a version-4 UUID", hint)
+
+
 def require_number(
-    value: Any,
-    field: str,
+    block: Mapping[str, Any],
+    key: str,
+    prefix: str,
     default: float,
     minimum: float,
     maximum: float,
     integer: bool = False,
     exclusive_minimum: bool = False,
+    hint: Optional[str] = None,
 ) -> float:
-    """An optional number within its range (`default` when absent); the message names the field and the range.
+    """The optional number `block[key]` within its range (`default` when absent), or a ConfigError naming `prefix.key`.
 
     Every numeric setting goes through a range: an absurd value (1e300 days) is a config error, not
     an overflow deep inside a date computation.
     """
+    value = block.get(key)
     if value is None:
         return default
     number = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value  # NaN is not
@@ -80,10 +88,27 @@ def require_number(
     if not (whole and above and value <= maximum):
         kind = "an integer" if integer else "a number"
         low = f"more than {minimum:g}" if exclusive_minimum else f"from {minimum:g}"
-        raise ConfigError(
-            f"'{value}' must be {kind} {low} to {maximum:g}", field=field, hint=f"Leave it empty for {default:g}"
-        )
+        hint = hint or f"Leave it empty for {default:g}"
+        raise ConfigError(f"'{value}' must be {kind} {low} to {maximum:g}", field=f"{prefix}.{key}", hint=hint)
     return int(value) if integer else value
+
+
+def require_bool(value: Any, field: str) -> bool:
+    """true or false, nothing that merely looks like one ("true", 1)."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"'{value}' is not true or false", field=field)
+    return value
+
+
+def optional_strings(block: Mapping[str, Any], key: str, prefix: str) -> Tuple[str, ...]:
+    """An optional list of non-empty strings, each stripped; a bad item is named by its position."""
+    values = block.get(key) or []
+    if not isinstance(values, list):
+        raise ConfigError("must be a list of strings", field=f"{prefix}.{key}")
+    for index, value in enumerate(values):
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"'{value}' must be a non-empty string", field=f"{prefix}.{key}[{index}]")
+    return tuple(value.strip() for value in values)
 
 
 def require_choice(value: Any, choices: Sequence[str], field: str) -> str:
@@ -102,10 +127,5 @@ def require_url(value: Any, field: str) -> str:
 
 def require_stream_name(value: Any, field: str) -> str:
     """Stream names become table names: letters, digits and underscores, not starting with a digit."""
-    if not isinstance(value, str) or not STREAM_NAME.match(value):
-        raise ConfigError(
-            f"'{value}' is not a valid stream name",
-            field=field,
-            hint="Use letters, digits and underscores, starting with a letter or underscore (e.g. enriched_leads)",
-        )
-    return value
+    hint = "Use letters, digits and underscores, starting with a letter or underscore (e.g. enriched_leads)"
+    return require_match(value, STREAM_NAME, field, "a valid stream name", hint)

@@ -23,7 +23,7 @@ from typing import Any, Collection, Dict, FrozenSet, Iterable, Iterator, List, M
 from airbyte_cdk.models import AirbyteMessage
 from airbyte_cdk.models import Type as MessageType
 
-from source_exports.config import require_choice
+from source_exports.config import require_bool, require_choice
 from source_exports.download.batch import RecordBatch
 from source_exports.errors import ConfigError
 
@@ -46,10 +46,7 @@ class SchemaSettings:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> SchemaSettings:
         policy = require_choice(config.get("validation_policy", EMIT), VALIDATION_POLICIES, "validation_policy")
-        schemaless = config.get("schemaless", False)
-        if not isinstance(schemaless, bool):
-            raise ConfigError(f"'{schemaless}' is not true or false", field="schemaless")
-        return cls(policy, schemaless)
+        return cls(policy, require_bool(config.get("schemaless", False), "schemaless"))
 
 
 def schema_policy_spec(order: int) -> Dict[str, Any]:

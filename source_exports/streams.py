@@ -27,6 +27,7 @@ from airbyte_cdk.sources.utils.schema_helpers import ResourceSchemaLoader
 from source_exports.config import parse_datetime
 from source_exports.estimates import StreamEstimate
 from source_exports.schema_policy import ColumnGuard, SchemaSettings, schemaless_schema
+from source_exports.timestamps import iso_millis
 
 LOGGER = logging.getLogger("airbyte")
 EARLIEST_DATA = pendulum.datetime(2000, 1, 1, tz="UTC")
@@ -153,11 +154,11 @@ class IncrementalExportsStream(ExportsStream, CheckpointMixin):
             parsed = parse_datetime(saved, field)
             cursor = future_cursor_to_now(parsed, str(saved), self.name, field)
             if cursor != parsed:
-                self._state[self.cursor_field] = format_datetime(cursor)  # never saved again
+                self._state[self.cursor_field] = iso_millis(cursor)  # never saved again
             return self._not_before_earliest(cursor, field, str(saved))
         if self.start_date is None:
             return None
-        return self._not_before_earliest(self.start_date, "start_date", format_datetime(self.start_date))
+        return self._not_before_earliest(self.start_date, "start_date", iso_millis(self.start_date))
 
     def _not_before_earliest(self, start: pendulum.DateTime, field: str, shown: str) -> pendulum.DateTime:
         earliest = pendulum.instance(self.earliest_data).in_timezone("UTC")
@@ -165,7 +166,7 @@ class IncrementalExportsStream(ExportsStream, CheckpointMixin):
             return start
         LOGGER.warning(
             f"{self.name}: {field} {shown} is before any data this stream can hold; "
-            f"starting at {format_datetime(earliest)} instead"
+            f"starting at {iso_millis(earliest)} instead"
         )
         return earliest
 
@@ -176,7 +177,7 @@ class IncrementalExportsStream(ExportsStream, CheckpointMixin):
         moved = value if isinstance(value, pendulum.DateTime) else parse_datetime(value, self.cursor_field)
         current = self._state.get(self.cursor_field)
         if current is None or moved > parse_datetime(current, self.cursor_field):
-            self._state[self.cursor_field] = format_datetime(moved)
+            self._state[self.cursor_field] = iso_millis(moved)
 
 
 
@@ -190,12 +191,7 @@ def future_cursor_to_now(cursor: pendulum.DateTime, saved: str, stream: str, fie
     if cursor <= now + FUTURE_TOLERANCE:
         return cursor
     LOGGER.warning(
-        f"{stream}: the saved cursor {saved} ({field}) is in the future; reading from now ({format_datetime(now)}) "
+        f"{stream}: the saved cursor {saved} ({field}) is in the future; reading from now ({iso_millis(now)}) "
         "and saving that instead. Reset this stream's state to read it again from start_date"
     )
     return now
-
-
-def format_datetime(value: pendulum.DateTime) -> str:
-    """ISO-8601 UTC with milliseconds and a Z: the one timestamp spelling in state."""
-    return value.in_timezone("UTC").format("YYYY-MM-DDTHH:mm:ss.SSS") + "Z"

@@ -13,12 +13,12 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 
 from source_exports.config import (
     require_choice,
+    require_number,
     require_stream_name,
     require_string,
     require_url,
     require_uuid4,
 )
-from source_exports.config import require_number as number_in_range
 from source_exports.errors import ConfigError
 
 PREFIX = "cargo"
@@ -99,11 +99,17 @@ def parse_cargo_config(block: Mapping[str, Any]) -> CargoConfig:
         api_url=require_url(block.get("api_url") or DEFAULT_API_URL, f"{PREFIX}.api_url"),
         workspace_uuid=require_uuid4(workspace, f"{PREFIX}.workspace_uuid") if workspace else None,
         run_outputs=outputs,
-        window=timedelta(days=require_number(block, "window_days", DEFAULT_WINDOW_DAYS, 1, MAX_WINDOW_DAYS, True)),
-        max_wait_for_unfinished=timedelta(
-            days=require_number(block, "max_wait_days_for_unfinished_runs", DEFAULT_MAX_WAIT_DAYS, 0, MAX_WAIT_DAYS)
+        window=timedelta(
+            days=require_number(block, "window_days", PREFIX, DEFAULT_WINDOW_DAYS, 1, MAX_WINDOW_DAYS, integer=True)
         ),
-        sample_runs=int(require_number(block, "schema_sample_runs", DEFAULT_SAMPLE_RUNS, 1, MAX_SAMPLE_RUNS, True)),
+        max_wait_for_unfinished=timedelta(
+            days=require_number(
+                block, "max_wait_days_for_unfinished_runs", PREFIX, DEFAULT_MAX_WAIT_DAYS, 0, MAX_WAIT_DAYS
+            )
+        ),
+        sample_runs=int(
+            require_number(block, "schema_sample_runs", PREFIX, DEFAULT_SAMPLE_RUNS, 1, MAX_SAMPLE_RUNS, integer=True)
+        ),
     )
 
 
@@ -156,8 +162,3 @@ def refuse_duplicate_names(outputs: Tuple[RunOutputConfig, ...]) -> None:
             )
         seen[output.name] = output.index
 
-
-def require_number(block: Mapping[str, Any], key: str, default: float, minimum: float, maximum: float,
-                   integer: bool = False) -> float:
-    """An optional numeric knob of the `cargo` block: its default when absent, else a number in range."""
-    return number_in_range(block.get(key), f"{PREFIX}.{key}", default, minimum, maximum, integer=integer)

@@ -19,7 +19,8 @@ from typing import Any, Dict, Iterator, Mapping, Optional
 from source_exports.config import parse_datetime
 from source_exports.errors import ConfigError
 from source_exports.vendors.cargo.client import PAGE_SIZE, CargoClient
-from source_exports.vendors.cargo.windows import MS, Window, iso, to_utc
+from source_exports.vendors.cargo.windows import MS, iso, to_utc
+from source_exports.windows import Window
 
 MAX_PROBES = 16
 """Candidates tried for one edge; runs on 16 neighbouring milliseconds are rare (each try is one call)."""
@@ -29,7 +30,7 @@ class FreeEdges:
     """Finds free milliseconds for the window edges of one set of runs (`filters`, by `createdAt`).
 
     >>> edges = FreeEdges(client, {"workflowUuid": "…"})  # doctest: +SKIP
-    >>> edges.near(window.middle, window)  # doctest: +SKIP
+    >>> edges.near(middle(window), window)  # doctest: +SKIP
     """
 
     def __init__(self, client: CargoClient, filters: Mapping[str, Any], max_probes: int = MAX_PROBES) -> None:

@@ -22,7 +22,8 @@ from source_exports.vendors.cargo.client import CargoClient
 from source_exports.vendors.cargo.config import RunOutputConfig
 from source_exports.vendors.cargo.edges import FreeEdges
 from source_exports.vendors.cargo.errors import NoRunsFound, TooManyRuns
-from source_exports.vendors.cargo.windows import Window, iso
+from source_exports.vendors.cargo.windows import filters, iso, middle, shown
+from source_exports.windows import Window
 
 LOGGER = logging.getLogger("airbyte")
 
@@ -69,16 +70,16 @@ class RunOutputExporter:
     def export(self, window: Window, on_done: Optional[WindowDone] = None, batches: bool = False) -> Iterator[Row]:
         """Yield the rows (or batches, `ExportFileReader.records`) of every run created in `window`; call
         `on_done(part)` after each part's last row."""
-        body = {**self.output.export_body(), **window.filters("created")}
+        body = {**self.output.export_body(), **filters(window, "created")}
         try:
             url = self.client.request_export(body, self.context)
         except NoRunsFound:
-            self.logger.info(f"{self.stream}: no runs in {window}")
+            self.logger.info(f"{self.stream}: no runs in {shown(window)}")
         except TooManyRuns as signal:
-            middle = self.edges.near(window.middle, window)
-            if middle is None:
+            half = self.edges.near(middle(window), window)
+            if half is None:
                 raise ConfigError(
-                    f"More runs were created in {window} than Cargo exports at once, and the window cannot be "
+                    f"More runs were created in {shown(window)} than Cargo exports at once, and the window cannot be "
                     f"split further: runs sit on every millisecond tried near its middle ({self.edges.max_probes} "
                     f"at most; Cargo: {signal.message})",
                     hint="Narrow the export with statuses, release_uuid or batch_uuid, or ask Cargo support to "
@@ -86,9 +87,9 @@ class RunOutputExporter:
                     **self.context,
                 ) from signal
             self.logger.info(
-                f"{self.stream}: too many runs in {window} for one export; splitting it in two at {iso(middle)}"
+                f"{self.stream}: too many runs in {shown(window)} for one export; splitting it in two at {iso(half)}"
             )
-            for part in window.split(middle):
+            for part in window.split(half):
                 yield from self.export(part, on_done, batches)
             return
         else:

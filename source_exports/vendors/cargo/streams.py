@@ -14,13 +14,14 @@ import logging
 from datetime import datetime
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
-from airbyte_cdk.models import AirbyteStream, StreamDescriptor, SyncMode
+from airbyte_cdk.models import AirbyteStream, SyncMode
 
 from source_exports.config import parse_datetime
 from source_exports.download.formats import get_format
 from source_exports.download.reader import FILE_COLUMN, ROW_COLUMN
-from source_exports.download.schema import infer_schema, permissive_schema, widen_integers
-from source_exports.errors import ConfigError, ExportsError, to_traced_exception
+from source_exports.download.schema import infer_schema, widen_integers
+from source_exports.errors import ConfigError, ExportsError
+from source_exports.schema_samples import nothing_to_sample, sample_failed
 from source_exports.streams import ExportsStream, IncrementalExportsStream, PrimaryKey
 from source_exports.vendors.cargo.client import CargoClient
 from source_exports.vendors.cargo.config import CargoConfig, RunOutputConfig
@@ -31,7 +32,18 @@ from source_exports.vendors.cargo.exports import (
     RunOutputExporter,
 )
 from source_exports.vendors.cargo.unfinished import end_before_unfinished_runs
-from source_exports.vendors.cargo.windows import DEFAULT_START, Window, iso, plan_windows, sync_end, to_utc
+from source_exports.vendors.cargo.windows import (
+    DEFAULT_START,
+    MS,
+    filters,
+    iso,
+    plan_windows,
+    shown,
+    slice_time,
+    sync_end,
+    to_utc,
+)
+from source_exports.windows import Window
 
 LOGGER = logging.getLogger("airbyte")
 
@@ -83,9 +95,9 @@ class CargoWindowedStream(IncrementalExportsStream):
         self.client.count_runs({})  # one cheap call: Cargo's clock (Date header) decides where the sync ends
         windows = self.plan(Window(start, sync_end(self.client.server_time)), sync_mode)
         span = Window(windows[0].start, windows[-1].end) if windows else Window(start, start)
-        LOGGER.info(f"{self.name}: reading {len(windows)} window(s) from {span}")
+        LOGGER.info(f"{self.name}: reading {len(windows)} window(s) from {shown(span)}")
         for window in windows:
-            yield window.as_slice()
+            yield window.as_slice(iso)
 
     def plan(self, span: Window, sync_mode: SyncMode) -> List[Window]:
         """The windows of this sync, from the cursor to Cargo's clock; subclasses choose their edges."""
@@ -102,13 +114,13 @@ class CargoRuns(CargoWindowedStream):
     def read_records(
         self, sync_mode: SyncMode, stream_slice: Optional[Mapping[str, Any]] = None, **kwargs: Any
     ) -> Iterable[Mapping[str, Any]]:
-        window = Window.from_slice(stream_slice)
-        for run in self.client.iter_runs(window.widened().filters("updated"), on_count=self.estimate.add_rows):
+        window = Window.from_slice(stream_slice, slice_time)
+        for run in self.client.iter_runs(filters(window.widened(MS), "updated"), on_count=self.estimate.add_rows):
             updated = updated_at(run)
             if updated is None or window.holds(updated):  # a run without updatedAt cannot be placed: keep it
                 yield run
         if sync_mode == SyncMode.incremental:
-            self.advance_cursor(window.as_slice()["end"])
+            self.advance_cursor(iso(window.end))
 
 
 class CargoRunOutputs(CargoWindowedStream):
@@ -179,10 +191,10 @@ class CargoRunOutputs(CargoWindowedStream):
         self, sync_mode: SyncMode, stream_slice: Optional[Mapping[str, Any]] = None, **kwargs: Any
     ) -> Iterable[Mapping[str, Any]]:
         on_done = self._advance_to_end_of if sync_mode == SyncMode.incremental else None
-        yield from self.exporter.export(Window.from_slice(stream_slice), on_done, self.batches)
+        yield from self.exporter.export(Window.from_slice(stream_slice, slice_time), on_done, self.batches)
 
     def _advance_to_end_of(self, window: Window) -> None:
-        self.advance_cursor(window.as_slice()["end"])
+        self.advance_cursor(iso(window.end))
 
     # schema: sampled once per stream instance at discover (ExportsStream caches it; a read takes the catalog's)
     discovered_schema = True
@@ -202,13 +214,11 @@ class CargoRunOutputs(CargoWindowedStream):
         """Columns from a sample export of recent runs; metadata columns only while there is no run yet."""
         try:
             rows = self.exporter.sample(self.config.sample_runs)
-        except ExportsError as error:  # classified here to name the stream; SourceExports.discover classifies the rest
-            raise to_traced_exception(error, StreamDescriptor(name=self.name)) from error
-        if rows is None:
-            LOGGER.info(f"{self.name}: no runs to sample yet; the schema has only the metadata columns for now")
-            return permissive_schema(known=copy.deepcopy(METADATA_SCHEMA))
-        typed = get_format(self.output.format).typed_values
-        schema = infer_schema(rows, typed_values=typed, known=copy.deepcopy(METADATA_SCHEMA))
+        except ExportsError as error:
+            raise sample_failed(error, self.name) from error
+        if not rows:
+            return nothing_to_sample(self.name, "run output", copy.deepcopy(METADATA_SCHEMA))
+        schema = infer_schema(rows, typed_values=get_format(self.output.format).typed_values, known=copy.deepcopy(METADATA_SCHEMA))
         widen_integers(schema["properties"], skip=METADATA_SCHEMA)
         return schema
 

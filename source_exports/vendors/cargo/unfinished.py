@@ -17,7 +17,8 @@ from typing import Any, Dict, List, Optional
 from source_exports.config import parse_datetime
 from source_exports.errors import ConfigError
 from source_exports.vendors.cargo.edges import FreeEdges
-from source_exports.vendors.cargo.windows import MS, Window, iso, to_utc
+from source_exports.vendors.cargo.windows import MS, filters, iso, to_utc
+from source_exports.windows import Window
 
 LOGGER = logging.getLogger("airbyte")
 MAX_NAMED_STALE_RUNS = 10
@@ -39,7 +40,7 @@ def end_before_unfinished_runs(
     oldest: Optional[datetime] = None
     oldest_run: Optional[Dict[str, Any]] = None
     stale: List[Dict[str, Any]] = []
-    for run in edges.client.iter_runs({**edges.filters, "isFinished": False, **window.filters("created")}):
+    for run in edges.client.iter_runs({**edges.filters, "isFinished": False, **filters(window, "created")}):
         if not run.get("createdAt"):
             continue  # Cargo always sends createdAt; a run without one cannot say where to wait
         created = to_utc(parse_datetime(run["createdAt"], "run.createdAt"))

@@ -1,4 +1,4 @@
-"""Time windows of run creation (or update) time, and how to cut them.
+"""Cargo's side of the shared time windows (`source_exports/windows.py`): milliseconds, edges off whole seconds.
 
 Cargo does not say whether its time filters are inclusive or strict, so a window is only ever
 sent with edges no run sits on (`edges.py`, run outputs) or read a little wider and filtered by
@@ -10,11 +10,13 @@ first candidate is usually free.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Optional
 
+from source_exports import windows
 from source_exports.config import parse_datetime
+from source_exports.timestamps import Spelling, iso_millis
+from source_exports.windows import EdgeChooser, Window, keep_target
 
 DEFAULT_START = datetime(2020, 1, 1, tzinfo=timezone.utc)
 """Lower bound when neither state nor start_date gives one: before Cargo's API existed."""
@@ -47,74 +49,33 @@ def off_grid(moment: datetime, limit: Optional[datetime] = None) -> datetime:
     return moment if limit is not None and moved >= limit else moved
 
 
-def iso(moment: datetime) -> str:
-    """The one timestamp spelling sent to Cargo and kept in state: UTC, milliseconds, `Z` (as `format_datetime`)."""
-    moment = moment.astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+iso: Spelling = iso_millis
+"""The one timestamp spelling sent to Cargo and kept in state: UTC, milliseconds, `Z` (as every state)."""
 
 
-@dataclass(frozen=True)
-class Window:
-    """A half-open interval `[start, end)` of UTC time."""
-
-    start: datetime
-    end: datetime
-
-    @property
-    def duration(self) -> timedelta:
-        return self.end - self.start
-
-    @property
-    def middle(self) -> datetime:
-        """Halfway, rounded down to a millisecond and moved off a whole second when that stays inside."""
-        return off_grid(self.start + (self.duration // MS // 2) * MS, limit=self.end)
-
-    def split(self, at: datetime) -> List[Window]:
-        """The two parts either side of `at` — what a `tooManyRuns` answer asks for."""
-        return [Window(self.start, at), Window(at, self.end)]
-
-    def widened(self) -> Window:
-        """1 ms wider on each side: holds every run of `[start, end)` whether Cargo reads edges as strict or not."""
-        return Window(self.start - MS, self.end + MS)
-
-    def holds(self, moment: datetime) -> bool:
-        return self.start <= moment < self.end
-
-    def as_slice(self) -> Dict[str, str]:
-        return {"start": iso(self.start), "end": iso(self.end)}
-
-    @classmethod
-    def from_slice(cls, stream_slice: Mapping[str, Any]) -> Window:
-        return cls(
-            to_utc(parse_datetime(stream_slice["start"], "slice.start")),
-            to_utc(parse_datetime(stream_slice["end"], "slice.end")),
-        )
-
-    def filters(self, prefix: str = "created") -> Dict[str, str]:
-        """The API filters selecting this window: `createdAfter`/`createdBefore` (or `updated…`)."""
-        return {f"{prefix}After": iso(self.start), f"{prefix}Before": iso(self.end)}
-
-    def __str__(self) -> str:
-        return f"[{iso(self.start)}, {iso(self.end)})"
+def slice_time(value: Any, field: str) -> datetime:
+    """A slice boundary read back as `to_utc` values (the `SliceParser` of Cargo's windows)."""
+    return to_utc(parse_datetime(value, field))
 
 
-EdgeChooser = Callable[[datetime, Window], datetime]
-"""Where an edge aimed at `target` goes, strictly inside the span still to plan."""
+def middle(window: Window) -> datetime:
+    """Halfway, rounded down to a millisecond and moved off a whole second when that stays inside."""
+    return off_grid(window.start + (window.duration // MS // 2) * MS, limit=window.end)
 
 
-def plan_windows(
-    start: datetime, end: datetime, size: timedelta, choose: EdgeChooser = lambda target, span: target
-) -> List[Window]:
-    """Consecutive windows of about `size` covering `[start, end)`; the last one is cut at `end`; none if empty."""
-    windows: List[Window] = []
-    cursor = to_utc(start)
-    end = to_utc(end)
-    while cursor < end:
-        target = off_grid(cursor + size)
-        upper = end if target >= end else choose(target, Window(cursor, end))
-        windows.append(Window(cursor, upper))
-        cursor = upper
-    return windows
+def filters(window: Window, prefix: str = "created") -> Dict[str, str]:
+    """The API filters selecting this window: `createdAfter`/`createdBefore` (or `updated…`)."""
+    return {f"{prefix}After": iso(window.start), f"{prefix}Before": iso(window.end)}
+
+
+def shown(window: Window) -> str:
+    """`[start, end)` in Cargo's spelling, for messages."""
+    return f"[{iso(window.start)}, {iso(window.end)})"
+
+
+def plan_windows(start: datetime, end: datetime, size: timedelta, choose: EdgeChooser = keep_target) -> List[Window]:
+    """The shared planner on whole milliseconds, each natural edge moved off a whole second."""
+    return windows.plan_windows(to_utc(start), to_utc(end), size, aim=off_grid, choose=choose)
 
 
 def sync_end(server_time: Optional[datetime], local_time: Optional[datetime] = None) -> datetime:

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Tuple
 
-from source_exports.config import require_choice, require_number, require_string, require_url
+from source_exports.config import optional_strings, require_choice, require_number, require_string, require_url
 from source_exports.errors import ConfigError
 
 PREFIX = "posthog"
@@ -85,19 +85,23 @@ class PostHogConfig:
             organization_id=organization_id,
             environment_id=environment_id,
             file_download=file_download,
-            poll_interval_seconds=number_in(block, "poll_interval_seconds", 2.0, 0.01, 600),
-            poll_timeout_minutes=number_in(block, "poll_timeout_minutes", 60.0, 0.01, 24 * 60),
-            window_days=int(number_in(block, "window_days", MAX_WINDOW_DAYS, 1, MAX_WINDOW_DAYS, integer=True)),
-            initial_lookback_days=int(number_in(block, "initial_lookback_days", 7, 1, 3650, integer=True)),
-            end_lag_seconds=int(number_in(block, "end_lag_seconds", 300, 0, 86400, integer=True)),
-            logs_page_size=int(number_in(block, "logs_page_size", MAX_LOGS_PAGE_SIZE, 1, MAX_LOGS_PAGE_SIZE, True)),
-            concurrency_retries=int(number_in(block, "concurrency_retries", 10, 0, 100, integer=True)),
-            export_recreations=int(number_in(block, "export_recreations", 2, 0, 10, integer=True)),
+            poll_interval_seconds=require_number(block, "poll_interval_seconds", PREFIX, 2.0, 0.01, 600),
+            poll_timeout_minutes=require_number(block, "poll_timeout_minutes", PREFIX, 60.0, 0.01, 24 * 60),
+            window_days=int(
+                require_number(block, "window_days", PREFIX, MAX_WINDOW_DAYS, 1, MAX_WINDOW_DAYS, integer=True)
+            ),
+            initial_lookback_days=int(require_number(block, "initial_lookback_days", PREFIX, 7, 1, 3650, integer=True)),
+            end_lag_seconds=int(require_number(block, "end_lag_seconds", PREFIX, 300, 0, 86400, integer=True)),
+            logs_page_size=int(
+                require_number(block, "logs_page_size", PREFIX, MAX_LOGS_PAGE_SIZE, 1, MAX_LOGS_PAGE_SIZE, integer=True)
+            ),
+            concurrency_retries=int(require_number(block, "concurrency_retries", PREFIX, 10, 0, 100, integer=True)),
+            export_recreations=int(require_number(block, "export_recreations", PREFIX, 2, 0, 10, integer=True)),
             export_concurrency=int(
-                number_in(block, "export_concurrency", 3, 1, MAX_EXPORT_CONCURRENCY, integer=True)
+                require_number(block, "export_concurrency", PREFIX, 3, 1, MAX_EXPORT_CONCURRENCY, integer=True)
             ),
             download_concurrency=int(
-                number_in(block, "download_concurrency", 8, 1, MAX_DOWNLOAD_CONCURRENCY, integer=True)
+                require_number(block, "download_concurrency", PREFIX, 8, 1, MAX_DOWNLOAD_CONCURRENCY, integer=True)
             ),
         )
 
@@ -159,21 +163,7 @@ def parse_file_download(raw: Any) -> Optional[FileDownloadConfig]:
         models=tuple(dict.fromkeys(models)),
         format=require_choice(raw.get("format") or "JSONLines", FORMATS, f"{prefix}.format"),
         compression=compression,
-        include=string_list(raw, "include", prefix),
-        exclude=string_list(raw, "exclude", prefix),
+        include=optional_strings(raw, "include", prefix),
+        exclude=optional_strings(raw, "exclude", prefix),
     )
 
-
-def string_list(block: Mapping[str, Any], key: str, prefix: str) -> Tuple[str, ...]:
-    """An optional list of non-empty strings."""
-    value = block.get(key) or []
-    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
-        raise ConfigError("must be a list of non-empty strings", field=f"{prefix}.{key}")
-    return tuple(value)
-
-
-def number_in(
-    block: Mapping[str, Any], key: str, default: float, low: float, high: float, integer: bool = False
-) -> float:
-    """An optional number within [low, high]; the message says the range."""
-    return require_number(block.get(key), f"{PREFIX}.{key}", default, low, high, integer=integer)

@@ -18,7 +18,8 @@ from source_exports.polling import PolledJob
 from source_exports.vendors.posthog.client import PostHogClient
 from source_exports.vendors.posthog.config import FileDownloadConfig
 from source_exports.vendors.posthog.errors import VENDOR, TooManyConcurrentExports
-from source_exports.vendors.posthog.windows import Window, format_timestamp
+from source_exports.vendors.posthog.windows import format_timestamp
+from source_exports.windows import Window
 
 IN_PROGRESS = frozenset({"Starting", "Running", "ContinuedAsNew"})
 COMPLETED = "Completed"
@@ -76,7 +77,7 @@ class FileDownloadJob(PolledJob):
 
     @property
     def label(self) -> str:
-        return f"{self.model} export {self.window}"
+        return f"{self.model} export {self.window.describe(format_timestamp)}"
 
     def payload(self) -> Dict[str, Any]:
         """The POST body PostHog's file-download endpoint expects."""

@@ -36,11 +36,10 @@ from source_exports.vendors.posthog.windows import (
     EARLIEST_INSERTED_AT,
     ONE_MICROSECOND,
     UTC,
-    Window,
     format_timestamp,
     parse_timestamp,
-    plan_windows,
 )
+from source_exports.windows import Window, plan_windows
 
 LOGGER = logging.getLogger("airbyte")
 EXPORT_ID_COLUMN = "_ab_export_id"
@@ -199,7 +198,7 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
     ) -> Iterable[Optional[Mapping[str, Any]]]:
         bound = self.read_bound()
         start = self.cursor_value(sync_mode) or (bound - timedelta(days=self.config.initial_lookback_days))
-        windows = plan_windows(start, bound, self.config.window_days)
+        windows = plan_windows(start, bound, timedelta(days=self.config.window_days))
         if not windows:
             self.logger.info(f"{self.name}: nothing new to export before {format_timestamp(bound)}")
         else:
@@ -210,7 +209,7 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
         self._close_pipeline()
         if len(windows) > 1 and self.config.export_concurrency > 1:
             self._pipeline = Ahead(windows, self._run_export, self.config.export_concurrency, name="posthog-export")
-        return [{"start": format_timestamp(w.start), "end": format_timestamp(w.end)} for w in windows]
+        return [window.as_slice(format_timestamp) for window in windows]
 
     def read_records(
         self, sync_mode: SyncMode, stream_slice: Optional[Mapping[str, Any]] = None, **kwargs: Any
@@ -273,7 +272,8 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
             except ExportExpired as expired:
                 if recreations >= self.config.export_recreations:
                     raise ExportExpired(
-                        f"The {self.model} export {window} expired {recreations + 1} times before it was read",
+                        f"The {self.model} export {window.describe(format_timestamp)} expired {recreations + 1} times "
+                        "before it was read",
                         vendor=VENDOR,
                         stream=self.name,
                         job_id=export.id,
@@ -298,7 +298,8 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
             return
         found = f"only {seen:,} rows" if seen is not None else "different rows or another order"
         raise TransientError(
-            f"The {self.model} export {window} expired after {emitted:,} rows were emitted, and the re-created "
+            f"The {self.model} export {window.describe(format_timestamp)} expired after {emitted:,} rows were "
+            "emitted, and the re-created "
             f"export holds {found}, so the rest cannot be continued without duplicates or gaps",
             vendor=VENDOR,
             stream=self.name,

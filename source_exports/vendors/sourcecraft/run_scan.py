@@ -26,7 +26,8 @@ import pendulum
 
 from source_exports.config import parse_datetime
 from source_exports.errors import ConfigError
-from source_exports.streams import format_datetime, future_cursor_to_now
+from source_exports.streams import future_cursor_to_now
+from source_exports.timestamps import iso_millis
 from source_exports.vendors.sourcecraft.client import SourceCraftClient
 
 FINISHED_STATUSES = frozenset({"success", "failed", "canceled", "timeout"})
@@ -95,11 +96,11 @@ class RunCheckpoint:
     def to_state(self) -> dict:
         state: dict = {"unfinished_slugs": sorted(self.unfinished_slugs, key=lambda slug: (len(slug), slug))}
         if self.updated_at is not None:
-            state["updated_at"] = format_datetime(self.updated_at)
+            state["updated_at"] = iso_millis(self.updated_at)
         if self.max_slug is not None:
             state["max_slug"] = str(self.max_slug)
         if self.synced_at is not None:
-            state["synced_at"] = format_datetime(self.synced_at)
+            state["synced_at"] = iso_millis(self.synced_at)
         return state
 
 

@@ -28,7 +28,6 @@ from airbyte_cdk.models import (
     AirbyteRecordMessage,
     AirbyteRecordMessageFileReference,
     AirbyteStream,
-    StreamDescriptor,
     SyncMode,
 )
 from airbyte_cdk.models import Type as MessageType
@@ -37,8 +36,10 @@ from source_exports.ahead import ahead
 from source_exports.download.formats import format_for_filename
 from source_exports.download.reader import FILE_COLUMN, ROW_COLUMN, ExportFile, ExportFileReader
 from source_exports.download.schema import permissive_schema
-from source_exports.errors import ExportsError, StorageHostDown, to_traced_exception
-from source_exports.streams import IncrementalExportsStream, format_datetime
+from source_exports.errors import ExportsError, StorageHostDown
+from source_exports.schema_samples import nothing_to_sample, sample_failed
+from source_exports.streams import IncrementalExportsStream
+from source_exports.timestamps import iso_millis
 from source_exports.vendors.sourcecraft.artifacts import Artifact, ArtifactLister, matches_paths
 from source_exports.vendors.sourcecraft.client import SourceCraftClient
 from source_exports.vendors.sourcecraft.files import ArtifactFileWriter, StagedFile
@@ -223,7 +224,7 @@ class ArtifactContentStream(SourceCraftStream):
             return False
         self.logger.warning(
             f"{self.name}: {artifact.label} skipped: SourceCraft listed it as downloadable, but {refusal}. Its latest "
-            f"date ({format_datetime(retention_start(artifact, run))}) is more than {DOWNLOADABLE_DAYS} days ago, "
+            f"date ({iso_millis(retention_start(artifact, run))}) is more than {DOWNLOADABLE_DAYS} days ago, "
             f"past the {DOWNLOADABLE_DAYS} days SourceCraft keeps artifact contents, so its contents are gone. "
             f"Sync at least every {DOWNLOADABLE_DAYS} days to read every artifact"
         )
@@ -250,9 +251,9 @@ class ArtifactContentStream(SourceCraftStream):
         horizon = pendulum.now("UTC") - pendulum.duration(days=DOWNLOADABLE_DAYS)
         if previous.synced_at < horizon:
             self.logger.warning(
-                f"{self.name}: the last sync was at {format_datetime(previous.synced_at)}, more than "
+                f"{self.name}: the last sync was at {iso_millis(previous.synced_at)}, more than "
                 f"{DOWNLOADABLE_DAYS} days ago. Artifacts of runs that finished between "
-                f"{format_datetime(previous.synced_at)} and {format_datetime(horizon)} may be no longer downloadable "
+                f"{iso_millis(previous.synced_at)} and {iso_millis(horizon)} may be no longer downloadable "
                 "from SourceCraft: each is still tried, and those storage refuses are skipped with a warning; "
                 f"sync at least every {DOWNLOADABLE_DAYS} days to keep every artifact"
             )
@@ -289,8 +290,10 @@ class SourceCraftArtifactRecordsStream(ArtifactContentStream):
         )
         try:
             properties = sampler.properties()
-        except ExportsError as error:  # discover has no error boundary of ours: classify here, not as a crash
-            raise to_traced_exception(error, StreamDescriptor(name=self.name)) from error
+        except ExportsError as error:
+            raise sample_failed(error, self.name) from error
+        if not properties:
+            return nothing_to_sample(self.name, "report artifact", known)
         schema = permissive_schema(known)
         schema["properties"] = {**properties, **known}
         return schema

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, List, Mapping, Tuple
+from typing import Any, List, Mapping
 
 from airbyte_cdk.sources.streams import Stream
 
-from source_exports.config import CommonConfig, require_string, require_url
+from source_exports.config import (
+    CommonConfig,
+    optional_strings,
+    require_match,
+    require_number,
+    require_string,
+    require_url,
+)
 from source_exports.errors import ConfigError
 from source_exports.vendors.base import Vendor
 from source_exports.vendors.sourcecraft.streams import (
@@ -28,25 +35,8 @@ SLUG = re.compile(r"^[^/\s?#]+$")
 
 def require_slug(block: Mapping[str, Any], key: str) -> str:
     """An org or repo slug: one URL path segment."""
-    value = require_string(block, key, PREFIX)
-    if not SLUG.match(value):
-        raise ConfigError(
-            f"'{value}' is not a slug",
-            field=f"{PREFIX}.{key}",
-            hint="Use the name from the repository URL https://sourcecraft.dev/<org_slug>/<repo_slug>, without '/'",
-        )
-    return value
-
-
-def optional_strings(block: Mapping[str, Any], key: str) -> Tuple[str, ...]:
-    """An optional list of non-empty strings (workflow slugs, glob patterns)."""
-    values = block.get(key) or []
-    if not isinstance(values, list):
-        raise ConfigError("must be a list of strings", field=f"{PREFIX}.{key}")
-    for index, value in enumerate(values):
-        if not isinstance(value, str) or not value.strip():
-            raise ConfigError(f"'{value}' must be a non-empty string", field=f"{PREFIX}.{key}[{index}]")
-    return tuple(value.strip() for value in values)
+    hint = "Use the name from the repository URL https://sourcecraft.dev/<org_slug>/<repo_slug>, without '/'"
+    return require_match(require_string(block, key, PREFIX), SLUG, f"{PREFIX}.{key}", "a slug", hint)
 
 
 def require_glob(pattern: str, field: str) -> str:
@@ -71,20 +61,6 @@ def require_glob(pattern: str, field: str) -> str:
     return pattern
 
 
-def download_concurrency(block: Mapping[str, Any]) -> int:
-    """How many artifacts download at once: an integer from 1 to `MAX_DOWNLOAD_CONCURRENCY`."""
-    value = block.get("download_concurrency")
-    if value is None:
-        return DEFAULT_DOWNLOAD_CONCURRENCY
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DOWNLOAD_CONCURRENCY:
-        raise ConfigError(
-            f"'{value}' must be an integer from 1 to {MAX_DOWNLOAD_CONCURRENCY}",
-            field=f"{PREFIX}.download_concurrency",
-            hint="1 downloads one artifact at a time; more overlap the downloads of small artifacts",
-        )
-    return value
-
-
 def parse_settings(block: Mapping[str, Any]) -> SourceCraftSettings:
     """The typed settings of the block, or a ConfigError naming the offending field."""
     return SourceCraftSettings(
@@ -92,12 +68,23 @@ def parse_settings(block: Mapping[str, Any]) -> SourceCraftSettings:
         api_token=require_string(block, "api_token", PREFIX),
         org_slug=require_slug(block, "org_slug"),
         repo_slug=require_slug(block, "repo_slug"),
-        workflows=optional_strings(block, "workflows"),
+        workflows=optional_strings(block, "workflows", PREFIX),
         artifact_paths=tuple(
             require_glob(pattern, f"{PREFIX}.artifact_paths[{index}]")
-            for index, pattern in enumerate(optional_strings(block, "artifact_paths"))
+            for index, pattern in enumerate(optional_strings(block, "artifact_paths", PREFIX))
         ),
-        download_concurrency=download_concurrency(block),
+        download_concurrency=int(
+            require_number(
+                block,
+                "download_concurrency",
+                PREFIX,
+                DEFAULT_DOWNLOAD_CONCURRENCY,
+                1,
+                MAX_DOWNLOAD_CONCURRENCY,
+                integer=True,
+                hint="1 downloads one artifact at a time; more overlap the downloads of small artifacts",
+            )
+        ),
     )
 
 

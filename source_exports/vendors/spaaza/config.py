@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Tuple
 
-from source_exports.config import require_choice, require_number, require_string, require_url
+from source_exports.config import require_bool, require_choice, require_number, require_string, require_url
 from source_exports.errors import ConfigError
 
 PREFIX = "spaaza"
@@ -60,7 +60,7 @@ class SpaazaConfig:
             access_token_secret=require_string(block, "access_token_secret", PREFIX),
             chain_id=parse_chain_id(block.get("chain_id")),
             exports=parse_exports(block.get("exports")),
-            create_exports=parse_bool(block.get("create_exports", False), f"{PREFIX}.create_exports"),
+            create_exports=require_bool(block.get("create_exports", False), f"{PREFIX}.create_exports"),
             export_format=require_choice(file_format, EXPORT_FORMATS, f"{PREFIX}.export_format"),
             job_timeout_seconds=60
             * parse_positive(block, "job_timeout_minutes", DEFAULT_JOB_TIMEOUT_MINUTES, MAX_JOB_TIMEOUT_MINUTES),
@@ -70,12 +70,7 @@ class SpaazaConfig:
             window_days=int(parse_positive(block, "window_days", DEFAULT_WINDOW_DAYS, MAX_WINDOW_DAYS, integer=True)),
             export_concurrency=int(
                 require_number(
-                    block.get("export_concurrency"),
-                    f"{PREFIX}.export_concurrency",
-                    DEFAULT_EXPORT_CONCURRENCY,
-                    1,
-                    MAX_EXPORT_CONCURRENCY,
-                    integer=True,
+                    block, "export_concurrency", PREFIX, DEFAULT_EXPORT_CONCURRENCY, 1, MAX_EXPORT_CONCURRENCY, True
                 )
             ),
         )
@@ -122,15 +117,8 @@ def parse_exports(value: Any) -> Tuple[str, ...]:
     return tuple(chosen)
 
 
-def parse_bool(value: Any, field: str) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"'{value}' is not true or false", field=field)
-    return value
-
-
 def parse_positive(
     block: Mapping[str, Any], key: str, default: float, maximum: float, integer: bool = False
 ) -> float:
     """An optional positive number (integer when asked) up to `maximum`, else `default`."""
-    value = require_number(block.get(key), f"{PREFIX}.{key}", default, 0, maximum, integer, exclusive_minimum=True)
-    return float(value)
+    return float(require_number(block, key, PREFIX, default, 0, maximum, integer, exclusive_minimum=True))

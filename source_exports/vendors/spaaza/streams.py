@@ -20,22 +20,26 @@ import copy
 import dataclasses
 import json
 import logging
+from datetime import timedelta
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
 import pendulum
 from airbyte_cdk.models import AirbyteStream, ConfiguredAirbyteCatalog, SyncMode
 
+from source_exports.config import parse_datetime
 from source_exports.download.formats import get_format
 from source_exports.download.reader import FILE_COLUMN, ROW_COLUMN, ExportFile, ExportFileReader
-from source_exports.download.schema import infer_schema, permissive_schema
-from source_exports.errors import DownloadError, RecordParseError, TransientError, VendorJobFailed
+from source_exports.download.schema import infer_schema
+from source_exports.errors import ExportsError
 from source_exports.schema_policy import DATA_COLUMN
+from source_exports.schema_samples import nothing_to_sample, sample_failed
 from source_exports.streams import ExportsStream, IncrementalExportsStream
 from source_exports.vendors.spaaza.client import SpaazaClient
 from source_exports.vendors.spaaza.config import DATE_FIELDS, SpaazaConfig, stream_name_of
 from source_exports.vendors.spaaza.jobs import TASK_ID_COLUMN, DoneExports, SpaazaExportJob, result_file
 from source_exports.vendors.spaaza.pipeline import ExportPlan, Sleep
-from source_exports.vendors.spaaza.segments import DateWindow, date_window_segment, split_windows
+from source_exports.vendors.spaaza.segments import date_window_segment, iso
+from source_exports.windows import Window, plan_windows
 
 LOGGER = logging.getLogger("airbyte")
 
@@ -56,7 +60,6 @@ METADATA_COLUMNS: Dict[str, Any] = {
     ROW_COLUMN: {"type": ["null", "integer"]},
     TASK_ID_COLUMN: {"type": ["null", "integer"]},
 }
-SAMPLE_FAILURES = (DownloadError, RecordParseError, TransientError, VendorJobFailed)
 FULL_EXPORT = "full"
 
 
@@ -117,13 +120,13 @@ class _SpaazaFileStream:
         try:
             task = self.done_exports.newest(self.index, self.config.export_format)
             if task is None:
-                LOGGER.info(f"{self.name}: no DONE export task yet; using a permissive schema")
-                return permissive_schema(known)
+                return nothing_to_sample(self.name, f"DONE {self.index} export task", known)
             export = self.result_file(task)
             rows = self.reader.sample(export, limit=SAMPLE_ROWS)
-        except SAMPLE_FAILURES as error:
-            LOGGER.warning(f"{self.name}: could not sample an export for the schema ({error}); using a permissive one")
-            return permissive_schema(known)
+        except ExportsError as error:
+            raise sample_failed(error, self.name) from error
+        if not rows:
+            return nothing_to_sample(self.name, f"row in the newest {self.index} export", known)
         file_format = get_format(export.format)
         schema = infer_schema(rows, typed_values=file_format.typed_values, known=known)
         for column, column_schema in file_format.extra_columns.items():  # e.g. surplus cells of ragged CSV rows
@@ -195,7 +198,7 @@ class SpaazaWindowedExportStream(_SpaazaFileStream, IncrementalExportsStream):
         IncrementalExportsStream.__init__(self, start_date)
         self._setup(index, config, client, done_exports, plan)
         self.cursor_field = DATE_FIELDS[index]
-        self._windows: Optional[Tuple[Optional[pendulum.DateTime], List[DateWindow]]] = None
+        self._windows: Optional[Tuple[Optional[pendulum.DateTime], List[Window]]] = None
 
     def build_json_schema(self) -> Mapping[str, Any]:
         """The sampled schema; the cursor column is declared even before any export holds it."""
@@ -222,37 +225,37 @@ class SpaazaWindowedExportStream(_SpaazaFileStream, IncrementalExportsStream):
         if windows:
             first = windows[0].start.isoformat() if windows[0].start else "the beginning"
             LOGGER.info(f"{self.name}: {len(windows)} export window(s) from {first} to {windows[-1].end.isoformat()}")
-        return [window.as_slice() for window in windows]
+        return [window.as_slice(iso) for window in windows]
 
-    def windows(self, sync_mode: SyncMode) -> List[DateWindow]:
+    def windows(self, sync_mode: SyncMode) -> List[Window]:
         """The windows from the cursor to now; the same ones the plan started ahead, for the same cursor."""
         cursor = self.cursor_value(sync_mode)
         if self._windows is None or self._windows[0] != cursor:
             now = pendulum.now("UTC").replace(microsecond=0)
-            self._windows = cursor, split_windows(cursor, now, self.config.window_days)
+            self._windows = cursor, plan_windows(cursor, now, timedelta(days=self.config.window_days))
         return self._windows[1]
 
     def planned_keys(self, sync_mode: SyncMode, state: Dict[str, Any]) -> List[str]:
         """The keys of this sync's windows, from the state the sync starts this stream with."""
         self.state = state
-        return [window_key(window.as_slice()) for window in self.windows(sync_mode)]
+        return [window_key(window.as_slice(iso)) for window in self.windows(sync_mode)]
 
     def run_export(self, key: str, sleep: Sleep) -> Mapping[str, Any]:
-        window = DateWindow.from_slice(json.loads(key))
+        window = Window.from_slice(json.loads(key), parse_datetime)
         segment = date_window_segment(self.index, self.cursor_field, self.config.chain_id, window)
-        return self.new_job(sleep).run(self.index, segment, label=f"window {window.describe()}")
+        return self.new_job(sleep).run(self.index, segment, label=f"window {window.describe(iso)}")
 
     def read_records(
         self, sync_mode: SyncMode, stream_slice: Optional[Mapping[str, Any]] = None, **kwargs: Any
     ) -> Iterable[Mapping[str, Any]]:
         if not stream_slice:
             return
-        window = DateWindow.from_slice(dict(stream_slice))
-        task = self.plan.task_for(self, window_key(window.as_slice()))
-        yield from self.rows_before_end(self.read_task_rows(task), window)  # looks at every row
+        window = Window.from_slice(stream_slice, parse_datetime)
+        task = self.plan.task_for(self, window_key(window.as_slice(iso)))
+        yield from self.rows_before_end(self.read_task_rows(task)  # looks at every row, window)
         self.advance_cursor(window.end)
 
-    def rows_before_end(self, rows: Iterable[Mapping[str, Any]], window: DateWindow) -> Iterator[Mapping[str, Any]]:
+    def rows_before_end(self, rows: Iterable[Mapping[str, Any]], window: Window) -> Iterator[Mapping[str, Any]]:
         """The window's rows minus those stamped at or after its end: they belong to the next window.
 
         Consecutive windows share their boundary instant and Spaaza does not say whether its date

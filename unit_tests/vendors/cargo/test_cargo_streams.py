@@ -1,10 +1,12 @@
 """Cargo streams through the CDK: slices, state after each window, unfinished runs, schemas."""
 
 import json
+import logging
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List
 
 import pytest
+import requests
 from airbyte_cdk.models import FailureType, SyncMode, Type
 from airbyte_cdk.test.catalog_builder import CatalogBuilder
 from airbyte_cdk.test.entrypoint_wrapper import read
@@ -204,10 +206,15 @@ def test_given_json_sample_when_discovering_then_whole_numbers_are_declared_as_n
     )
 
 
-def test_given_no_runs_yet_when_discovering_then_permissive_schema_with_metadata_only(requests_mock):
+def test_given_no_runs_yet_when_discovering_then_permissive_schema_with_metadata_only(requests_mock, caplog):
     stream = output_stream(requests_mock, [])
 
-    schema = stream.get_json_schema()
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        schema = stream.get_json_schema()
+
+    warning = next(record.getMessage() for record in caplog.records if record.levelno == logging.WARNING)
+    assert warning.startswith(f"{stream.name}: there is no run output to sample yet")
+    assert "refresh the source schema after the first run output exists" in warning
 
     assert schema["additionalProperties"] is True
     assert set(schema["properties"]) == {
@@ -260,6 +267,18 @@ def test_given_no_state_and_no_start_date_when_slicing_then_windows_start_at_the
     assert slices[-1]["end"] == SYNC_END
     assert all(a["end"] == b["start"] for a, b in zip(slices, slices[1:]))
     assert datetime(2020, 1, 1, tzinfo=timezone.utc) + timedelta(days=366, milliseconds=337) == parse(slices[0]["end"])
+
+
+def test_given_cargo_unreachable_when_discovering_then_discover_fails_transient_naming_the_stream(requests_mock):
+    stream = output_stream(requests_mock, [{"a": "1"}])
+    requests_mock.post(DOWNLOAD, exc=requests.exceptions.ConnectionError("connection refused"))
+
+    with pytest.raises(AirbyteTracedException) as caught:
+        stream.get_json_schema()
+
+    assert caught.value.failure_type == FailureType.transient_error
+    assert caught.value.message.startswith(f"Could not sample stream '{stream.name}' for its schema: ")
+    assert caught.value.message.endswith("Refresh the source schema once this is fixed or the vendor answers again")
 
 
 def test_given_unknown_output_node_when_discovering_then_config_error_names_the_entry(requests_mock):

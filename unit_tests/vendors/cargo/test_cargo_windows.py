@@ -2,7 +2,8 @@
 
 from datetime import datetime, timedelta, timezone
 
-from source_exports.vendors.cargo.windows import Window, iso, plan_windows, sync_end
+from source_exports.vendors.cargo.windows import MS, filters, iso, middle, plan_windows, shown, slice_time, sync_end
+from source_exports.windows import Window
 
 T0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
 
@@ -19,9 +20,9 @@ def test_given_range_when_planning_then_windows_touch_and_inner_edges_sit_off_wh
 
 
 def test_given_middle_on_a_whole_second_when_asking_for_it_then_it_moves_off_it_but_stays_inside():
-    assert Window(T0, T0 + timedelta(hours=8)).middle == T0 + timedelta(hours=4, milliseconds=337)
+    assert middle(Window(T0, T0 + timedelta(hours=8))) == T0 + timedelta(hours=4, milliseconds=337)
     tiny = Window(T0 - timedelta(milliseconds=100), T0 + timedelta(milliseconds=100))
-    assert tiny.middle == T0  # moving it would leave the window: kept
+    assert middle(tiny) == T0  # moving it would leave the window: kept
 
 
 def test_given_chooser_when_planning_then_inner_edges_are_where_it_puts_them_and_the_end_is_kept():
@@ -50,7 +51,7 @@ def test_given_empty_or_reversed_range_when_planning_then_no_window():
 def test_given_odd_millisecond_window_when_splitting_at_its_middle_then_parts_share_a_whole_millisecond():
     window = Window(T0, T0 + timedelta(milliseconds=3))
 
-    left, right = window.split(window.middle)
+    left, right = window.split(middle(window))
 
     assert (left.start, left.end, right.start, right.end) == (
         T0,
@@ -63,7 +64,7 @@ def test_given_odd_millisecond_window_when_splitting_at_its_middle_then_parts_sh
 def test_given_window_when_widening_then_one_millisecond_more_each_side_and_holds_is_half_open():
     window = Window(T0, T0 + timedelta(hours=1))
 
-    assert window.widened() == Window(T0 - timedelta(milliseconds=1), T0 + timedelta(hours=1, milliseconds=1))
+    assert window.widened(MS) == Window(T0 - timedelta(milliseconds=1), T0 + timedelta(hours=1, milliseconds=1))
     assert (window.holds(T0), window.holds(window.end), window.holds(T0 - timedelta(milliseconds=1))) == (
         True,
         False,
@@ -74,11 +75,11 @@ def test_given_window_when_widening_then_one_millisecond_more_each_side_and_hold
 def test_given_window_when_making_filters_then_bounds_are_cargo_timestamps():
     window = Window(T0, T0 + timedelta(hours=1, milliseconds=5))
 
-    assert window.filters("created") == {
+    assert filters(window, "created") == {
         "createdAfter": "2025-01-01T00:00:00.000Z",
         "createdBefore": "2025-01-01T01:00:00.005Z",
     }
-    assert window.filters("updated") == {
+    assert filters(window, "updated") == {
         "updatedAfter": "2025-01-01T00:00:00.000Z",
         "updatedBefore": "2025-01-01T01:00:00.005Z",
     }
@@ -87,7 +88,9 @@ def test_given_window_when_making_filters_then_bounds_are_cargo_timestamps():
 def test_given_slice_when_round_tripping_then_window_is_equal():
     window = Window(T0 + timedelta(microseconds=123000), T0 + timedelta(days=1))
 
-    assert Window.from_slice(window.as_slice()) == window
+    assert window.as_slice(iso) == {"start": "2025-01-01T00:00:00.123Z", "end": "2025-01-02T00:00:00.000Z"}
+    assert Window.from_slice(window.as_slice(iso), slice_time) == window
+    assert shown(window) == "[2025-01-01T00:00:00.123Z, 2025-01-02T00:00:00.000Z)"
 
 
 def test_given_server_time_when_computing_sync_end_then_cargos_clock_minus_settle_time():

@@ -10,7 +10,8 @@ from source_exports.errors import UnreadableAnswer, VendorJobFailed, to_traced_e
 from source_exports.vendors.posthog.client import PostHogClient
 from source_exports.vendors.posthog.config import FileDownloadConfig, PostHogConfig
 from source_exports.vendors.posthog.jobs import FileDownloadJob, JobSettings
-from source_exports.vendors.posthog.windows import UTC, Window
+from source_exports.vendors.posthog.windows import UTC
+from source_exports.windows import Window
 from unit_tests.vendors.failure_contract import expected_failure_types
 from unit_tests.vendors.posthog.builders import ENV, FileDownloadBuilder, block, created, drf_error
 

@@ -9,7 +9,8 @@ from source_exports.errors import JobTimeout, VendorJobFailed
 from source_exports.vendors.posthog.config import FileDownloadConfig
 from source_exports.vendors.posthog.errors import TooManyConcurrentExports
 from source_exports.vendors.posthog.jobs import MAX_POLL_SECONDS, FileDownloadJob, JobSettings
-from source_exports.vendors.posthog.windows import UTC, Window
+from source_exports.vendors.posthog.windows import UTC
+from source_exports.windows import Window
 from unit_tests.vendors.posthog.builders import FileDownloadBuilder, completed, in_state
 
 WINDOW = Window(datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 1, 8, tzinfo=UTC))

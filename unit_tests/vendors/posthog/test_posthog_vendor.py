@@ -31,6 +31,17 @@ def test_given_models_when_streams_then_one_stream_per_model_with_its_key():
     assert "_inserted_at" in streams["posthog_persons"].get_json_schema()["properties"]
 
 
+def test_given_every_stream_when_discovering_then_fixed_schemas_and_no_sample_call_to_posthog():
+    """PostHog's export files have fixed columns per model, so the schema-sample rule never applies to PostHog."""
+    block = {"api_key": "k", "environment_id": "1", "file_download": {"models": ["events", "persons", "sessions"]}}
+    with rm.Mocker() as mock:  # any request would fail: no answer is registered
+        streams = VENDOR.streams(block, CommonConfig(None))
+        schemas = {stream.name: stream.get_json_schema() for stream in streams}
+    assert not mock.called
+    assert all(not stream.discovered_schema for stream in streams)
+    assert all(schema["properties"] for schema in schemas.values())
+
+
 def test_given_invalid_block_when_streams_then_config_error_without_network():
     with pytest.raises(ConfigError, match="posthog.window_days"):
         VENDOR.streams({"api_key": "k", "environment_id": "1", "window_days": 30}, CommonConfig(None))

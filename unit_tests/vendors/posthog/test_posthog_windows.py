@@ -1,4 +1,4 @@
-"""Window planning and timestamp parsing."""
+"""Timestamp parsing and spelling."""
 
 import random
 from datetime import datetime, timedelta, timezone
@@ -10,24 +10,9 @@ from source_exports.vendors.posthog.windows import (
     format_timestamp,
     normalise_timestamp,
     parse_timestamp,
-    plan_windows,
 )
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
-
-
-def test_given_sixteen_days_when_planned_with_seven_then_three_contiguous_windows_of_at_most_seven_days():
-    windows = plan_windows(T0, T0 + timedelta(days=16, hours=3), 7)
-    assert [(w.start, w.end) for w in windows] == [
-        (T0, T0 + timedelta(days=7)),
-        (T0 + timedelta(days=7), T0 + timedelta(days=14)),
-        (T0 + timedelta(days=14), T0 + timedelta(days=16, hours=3)),
-    ]
-
-
-def test_given_start_at_or_after_end_when_planned_then_no_window():
-    assert plan_windows(T0, T0, 7) == []
-    assert plan_windows(T0 + timedelta(seconds=1), T0, 7) == []
 
 
 @pytest.mark.parametrize(

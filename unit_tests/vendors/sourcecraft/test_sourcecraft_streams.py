@@ -7,7 +7,8 @@ import logging
 
 import pendulum
 import pytest
-from airbyte_cdk.models import SyncMode
+from airbyte_cdk.models import FailureType, SyncMode
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_exports.config import CommonConfig
 from source_exports.errors import ConfigError, DownloadError, ExportsError, RecordParseError
@@ -247,3 +248,31 @@ def test_given_block_when_checking_then_one_page_of_one_run_is_requested(request
 
 def test_given_no_api_url_when_building_streams_then_the_public_api_is_used():
     assert streams(api_url=None)["sourcecraft_runs"].client.api_url == "https://api.sourcecraft.tech"
+
+
+def test_given_the_run_listing_refused_when_discovering_records_then_discover_fails_with_its_failure_type(
+    requests_mock,
+):
+    requests_mock.get(f"{REPO}/runs", status_code=401, json={"message": "bad token"})
+
+    with pytest.raises(AirbyteTracedException) as caught:
+        streams()["sourcecraft_artifact_records"].get_json_schema()
+
+    assert caught.value.failure_type == FailureType.config_error
+    assert caught.value.message.startswith("Could not sample stream 'sourcecraft_artifact_records' for its schema: ")
+    assert caught.value.message.endswith("Refresh the source schema once this is fixed or the vendor answers again")
+
+
+def test_given_no_report_artifact_yet_when_discovering_records_then_metadata_columns_any_other_allowed_and_a_warning(
+    requests_mock, caplog
+):
+    given_runs(requests_mock)
+    stream = streams()["sourcecraft_artifact_records"]
+
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        schema = stream.get_json_schema()
+
+    assert schema["properties"] == stream.metadata_schema() and schema["additionalProperties"] is True
+    warning = next(record.getMessage() for record in caplog.records if record.levelno == logging.WARNING)
+    assert warning.startswith("sourcecraft_artifact_records: there is no report artifact to sample yet")
+    assert "refresh the source schema after the first report artifact exists" in warning

@@ -5,7 +5,8 @@ from typing import Any, Dict, List
 
 import pendulum
 import pytest
-from airbyte_cdk.models import SyncMode
+from airbyte_cdk.models import FailureType, SyncMode
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_exports.config import CommonConfig
 from source_exports.errors import VendorJobFailed
@@ -89,11 +90,31 @@ def test_given_done_export_when_building_schema_then_csv_columns_are_nullable_st
     assert schema["additionalProperties"] is True
 
 
-def test_given_storage_fails_when_building_schema_then_permissive_fallback(requests_mock):
+def test_given_storage_fails_when_building_schema_then_discover_fails_with_the_download_failure(requests_mock):
     given_done_users_export(requests_mock)
     requests_mock.get(f"{STORAGE}/User_Export-5.csv", status_code=404, text="NoSuchKey")
-    schema = streams_by_name(exports=["users"])["spaaza_users"].get_json_schema()
+
+    with pytest.raises(AirbyteTracedException) as caught:
+        streams_by_name(exports=["users"])["spaaza_users"].get_json_schema()
+
+    assert caught.value.failure_type == FailureType.transient_error
+    assert caught.value.message.startswith("Could not sample stream 'spaaza_users' for its schema: ")
+    assert "HTTP 404" in caught.value.message and "Refresh the source schema" in caught.value.message
+
+
+def test_given_no_done_export_when_building_schema_then_fixed_columns_any_other_allowed_and_a_warning(
+    requests_mock, caplog
+):
+    requests_mock.get(f"{BASE_URL}/tasks", json=[])
+
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        schema = streams_by_name(exports=["users"])["spaaza_users"].get_json_schema()
+
     assert set(schema["properties"]) == {"_ab_source_file", "_ab_source_row", "_ab_task_id"}
+    assert schema["additionalProperties"] is True
+    warning = next(record.getMessage() for record in caplog.records if record.levelno == logging.WARNING)
+    assert warning.startswith("spaaza_users: there is no DONE users export task to sample yet")
+    assert "refresh the source schema after the first DONE users export task exists" in warning
 
 
 def test_given_configured_catalog_when_reading_then_schema_is_not_sampled_again(requests_mock):
