@@ -218,7 +218,8 @@ class CargoRunOutputs(CargoWindowedStream):
             raise sample_failed(error, self.name) from error
         if not rows:
             return nothing_to_sample(self.name, "run output", copy.deepcopy(METADATA_SCHEMA))
-        schema = infer_schema(rows, typed_values=get_format(self.output.format).typed_values, known=copy.deepcopy(METADATA_SCHEMA))
+        typed = get_format(self.output.format).typed_values
+        schema = infer_schema(rows, typed_values=typed, known=copy.deepcopy(METADATA_SCHEMA))
         widen_integers(schema["properties"], skip=METADATA_SCHEMA)
         return schema
 

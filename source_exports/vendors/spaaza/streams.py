@@ -252,7 +252,7 @@ class SpaazaWindowedExportStream(_SpaazaFileStream, IncrementalExportsStream):
             return
         window = Window.from_slice(stream_slice, parse_datetime)
         task = self.plan.task_for(self, window_key(window.as_slice(iso)))
-        yield from self.rows_before_end(self.read_task_rows(task)  # looks at every row, window)
+        yield from self.rows_before_end(self.read_task_rows(task), window)  # looks at every row
         self.advance_cursor(window.end)
 
     def rows_before_end(self, rows: Iterable[Mapping[str, Any]], window: Window) -> Iterator[Mapping[str, Any]]:
