@@ -10,6 +10,8 @@ from __future__ import annotations
 import copy
 from typing import Any, Dict, Optional, Sequence
 
+from unit_tests.vendors.blocks import overridden
+
 API = "https://eu.posthog.com"
 ENV = f"{API}/api/environments/7"
 BLOCK: Dict[str, Any] = {"api_key": "phx_secret", "api_url": API, "environment_id": "7"}
@@ -17,13 +19,7 @@ BLOCK: Dict[str, Any] = {"api_key": "phx_secret", "api_url": API, "environment_i
 
 def block(**overrides: Any) -> Dict[str, Any]:
     """A valid `posthog` block with `overrides` applied (None removes a key)."""
-    result = copy.deepcopy(BLOCK)
-    for key, value in overrides.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = value
-    return result
+    return overridden(BLOCK, overrides)
 
 
 def page(results: Sequence[Any], next_url: Optional[str] = None, count: Optional[int] = None) -> Dict[str, Any]:

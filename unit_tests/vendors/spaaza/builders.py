@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any, Dict, List, Optional
 
+from unit_tests.vendors.blocks import overridden
+
 BASE_URL = "https://services.example.test"
 BLOCK: Dict[str, Any] = {
     "services_api_url": BASE_URL,
@@ -18,13 +20,7 @@ BLOCK: Dict[str, Any] = {
 
 def block(**overrides: Any) -> Dict[str, Any]:
     """A valid `spaaza` block with `overrides` applied (None removes a key)."""
-    result = copy.deepcopy(BLOCK)
-    for key, value in overrides.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = value
-    return result
+    return overridden(BLOCK, overrides)
 
 
 class TaskBuilder:
