@@ -9,7 +9,7 @@ string array of JSON texts, and the pieces of each object are joined row-wise by
 - floats: orjson over the column as one float64 numpy array (nulls, NaN and ±inf all become
   `null`, as orjson writes them), split on commas; float32 widened first, as `to_pylist` does;
 - strings: the CSV encoder's escaper (`escape_json_strings`), quoted;
-- UTC timestamps (s, ms, us): arrow's strftime, respelled as isoformat writes them (`utc_iso_texts`);
+- UTC timestamps (s, ms, us): their digits by numpy, as isoformat writes them (`utc_iso_texts`);
 - every other type (other timestamps, dates, decimals, binary, lists, structs, maps, ...): the row
   path's own functions per value (`to_json_value` + `orjson.dumps`), so those columns match
   by construction and only they pay for Python objects.
