@@ -160,6 +160,8 @@ class ColumnGuard:
         columns = batch.columns()
         if self.declared.issuperset(columns):
             return batch
+        if self.policy != SKIP and self.warned.issuperset(columns - self.declared):
+            return batch  # nothing new to warn about, nothing to drop: the rows need not be decoded
         rows = list(batch.rows())
         if self._admit(columns - self.declared, rows):
             return batch

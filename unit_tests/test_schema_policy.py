@@ -32,6 +32,21 @@ def test_given_emit_when_rows_carry_an_undeclared_column_then_they_are_emitted_a
     assert len(warnings) == 1 and "f.csv" in warnings[0] and "Refresh the source schema" in warnings[0]
 
 
+@pytest.mark.parametrize("policy, decoded", [(EMIT, 1), (SKIP, 4)])
+def test_given_a_column_already_warned_about_when_later_batches_carry_it_then_only_skip_decodes_them(policy, decoded):
+    class CountingBatch(RecordBatch):
+        decoded = 0
+
+        def rows(self):
+            CountingBatch.decoded += 1
+            return super().rows()
+
+    batches = [CountingBatch.from_rows([{"a": n, "b": n, "_ab_source_file": "f.csv"}]) for n in range(4)]
+    emitted = list(ColumnGuard("s", DECLARED, policy, LOGGER).apply(batches))
+    assert CountingBatch.decoded == decoded  # emit_record: only the first, whose rows name the file it warns about
+    assert emitted == (batches if policy == EMIT else [])  # emitted as they came, or every row dropped
+
+
 @pytest.mark.parametrize("as_batch", [False, True], ids=["rows", "batches"])
 def test_given_skip_when_rows_carry_an_undeclared_column_then_only_those_rows_are_dropped_and_counted(as_batch, caplog):
     rows = [{"a": 1}, {"a": 2, "b": 3}, {"a": 4}, {"c": 1}]

@@ -9,7 +9,7 @@ string array of JSON texts, and the pieces of each object are joined row-wise by
 - floats: orjson over the column as one float64 numpy array (nulls, NaN and ±inf all become
   `null`, as orjson writes them), split on commas; float32 widened first, as `to_pylist` does;
 - strings: the CSV encoder's escaper (`escape_json_strings`), quoted;
-- UTC timestamps (s, ms, us): arrow's strftime, respelled as isoformat writes them (`utc_iso_texts`);
+- UTC timestamps (s, ms, us): their digits by numpy, as isoformat writes them (`utc_iso_texts`);
 - every other type (other timestamps, dates, decimals, binary, lists, structs, maps, ...): the row
   path's own functions per value (`to_json_value` + `orjson.dumps`), so those columns match
   by construction and only they pay for Python objects.
@@ -39,6 +39,7 @@ from source_exports.download.parsers.parquet_parser import (
     utc_iso_texts,
 )
 from source_exports.download.vectorised import (
+    Quoted,
     Unsupported,
     escape_json_strings,
     object_layout,
@@ -93,13 +94,19 @@ def _python_values(column: Any) -> Any:
 
 
 def encode_column(column: Any) -> Any:
-    """A column as a string array of JSON texts (no nulls): exactly what orjson writes for `to_pylist()` values."""
+    """A column as a string array of JSON texts (no nulls): exactly what orjson writes for `to_pylist()` values.
+
+    Strings and timestamps without nulls come back `Quoted` (their quotes go into the literals
+    around them); with nulls they are joined with their quotes here, as `null` takes none.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.types as types
 
     kind = column.type
     texts = utc_iso_texts(column)
+    if texts is not None and not texts.null_count:
+        return Quoted(texts)
     if texts is not None:
         quote = string_scalar('"')
         encoded = pc.binary_join_element_wise(quote, texts, quote, string_scalar(""))
@@ -114,6 +121,8 @@ def encode_column(column: Any) -> Any:
             raise Unsupported(f"invalid UTF-8 in a string column: {error}") from error
         if types.is_large_string(kind):
             column = pc.cast(column, pa.string())
+        if not column.null_count:
+            return Quoted(escape_json_strings(column))
         quote = string_scalar('"')
         encoded = pc.binary_join_element_wise(quote, escape_json_strings(column), quote, string_scalar(""))
     else:

@@ -59,6 +59,13 @@ class Column(NamedTuple):
     index: int
 
 
+class Quoted(NamedTuple):
+    """An encoded column (no nulls) whose values are the insides of JSON strings: `object_pieces` writes
+    their quotes into the literals around it, so no copy of the column is made to add them."""
+
+    texts: Any
+
+
 class Unsupported(Exception):
     """The vectorised path cannot reproduce the row path here (the reader counts the rows already emitted)."""
 
@@ -156,7 +163,8 @@ def escape_json_strings(column: Any) -> Any:
 
 def object_pieces(layout: Any, block: Any, first_row: int, encode: Any, quote: str = "") -> List[Any]:
     """The pieces of one block's JSON objects, in `layout` order: constant text between columns,
-    one encoded array per column (`encode(column)`, wrapped in `quote`) and the row numbers."""
+    one encoded array per column (`encode(column)`, wrapped in `quote`, or in quotes when `encode`
+    gives it `Quoted`) and the row numbers."""
     count = block.num_rows
     pieces: List[Any] = []
     literal = "{"
@@ -166,8 +174,10 @@ def object_pieces(layout: Any, block: Any, first_row: int, encode: Any, quote: s
             pieces += [literal, row_numbers(first_row, count)]
             literal = ""
         elif isinstance(source, Column):
-            pieces += [literal + quote, encode(block.column(source.index))]
-            literal = quote
+            encoded = encode(block.column(source.index))
+            around, encoded = ('"', encoded.texts) if isinstance(encoded, Quoted) else (quote, encoded)
+            pieces += [literal + around, encoded]
+            literal = around
         else:
             literal += json_text(source)
     pieces.append(literal + "}")

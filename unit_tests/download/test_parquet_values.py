@@ -124,6 +124,22 @@ def test_given_utc_timestamps_when_spelled_by_arrow_then_same_text_as_isoformat_
     assert any(text and "." not in text for text in texts.to_pylist())  # whole seconds are exercised
 
 
+@pytest.mark.parametrize("unit", UNITS)
+def test_given_sliced_utc_timestamps_with_nulls_when_spelled_then_each_slice_matches_isoformat(unit):
+    import random
+
+    column = pa.array(random_ticks(random.Random(f"slice{unit}"), unit, 300), pa.int64()).cast(
+        pa.timestamp(unit, tz="UTC")
+    )
+    for start, length in [(1, 299), (7, 50), (13, 1), (299, 1), (5, 0)]:
+        piece = column.slice(start, length)
+
+        texts = utc_iso_texts(piece)
+
+        assert texts.to_pylist() == [to_json_value(value) for value in piece.to_pylist()]
+        texts.validate(full=True)
+
+
 @pytest.mark.parametrize(
     "column",
     [
