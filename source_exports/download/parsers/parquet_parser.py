@@ -16,7 +16,6 @@ import shutil
 import tempfile
 from typing import Any, BinaryIO, Callable, Iterator, List, Optional
 
-from source_exports.download.arrow_buffers import string_scalar
 from source_exports.download.parquet_limits import bounded_batches
 from source_exports.download.parsers.base import RecordParser, Row
 from source_exports.errors import RecordParseError
