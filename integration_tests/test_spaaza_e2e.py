@@ -8,7 +8,7 @@ second sync that only brings new rows. Records are compared value by value with 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -83,6 +83,21 @@ def created_tasks(spaaza: FakeSpaaza, index: str) -> List[Dict[str, Any]]:
 def in_window_order(tasks: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """Window tasks by their start: created ahead in parallel, their ids need not follow the windows."""
     return sorted(tasks, key=lambda task: task["trigger"]["segment"]["rules"][0].get("start_date", ""))
+
+
+def window_of(task: Dict[str, Any]) -> Tuple[Optional[str], str]:
+    """The window `[start, end)` a window task is for, from its `desc` (`… window <start> → <end>`);
+    its segment asks for more (a margin on each side)."""
+    start, end = task["desc"].rsplit(" window ", 1)[1].split(" → ")
+    return (None if start == "the beginning" else start), end
+
+
+def window_records(spaaza: FakeSpaaza, task: Dict[str, Any], date_field: str = "timestamp") -> List[Dict[str, Any]]:
+    """The records a window task gives: the rows of its file (numbered as in the file) dated in its window."""
+    start, end = window_of(task)
+    index = task["target"]["export_index"]
+    in_file = expected_records(spaaza, task, spaaza.expected_rows(index, task["trigger"]["segment"]))
+    return [row for row in in_file if (start is None or start <= row[date_field]) and row[date_field] < end]
 
 
 def error_messages(result: CliResult) -> str:
@@ -223,15 +238,13 @@ def test_given_incremental_when_syncing_twice_then_windows_then_only_new_rows(ca
         "field_name": "timestamp",
         "field_type": "date",
         "operator": "is_between_date",
-        "start_date": start,
-        "end_date": iso(spaaza.clock - timedelta(days=45)),
+        "start_date": iso(spaaza.clock - timedelta(days=71)),  # the window, a day wider on each side
+        "end_date": iso(spaaza.clock - timedelta(days=44)),
     }
-    assert [rule["start_date"] for rule in rules[1:]] == [rule["end_date"] for rule in rules[:-1]]
-    expected = [
-        record
-        for task in windows
-        for record in expected_records(spaaza, task, spaaza.expected_rows("transactions", task["trigger"]["segment"]))
-    ]
+    spans = [window_of(task) for task in windows]
+    assert spans[0] == (start, iso(spaaza.clock - timedelta(days=45)))
+    assert [span[0] for span in spans[1:]] == [span[1] for span in spans[:-1]]
+    expected = [record for task in windows for record in window_records(spaaza, task)]
     assert first.records("spaaza_transactions") == expected
     assert [record["id"] for record in expected] == [row["id"] for row in spaaza.rows["transactions"]]
     redeemed = [row["id"] for row in spaaza.rows["vouchers"] if row["date_time_redeemed"]]
@@ -239,7 +252,7 @@ def test_given_incremental_when_syncing_twice_then_windows_then_only_new_rows(ca
     transaction_states = [s for s in first.states if s["stream"]["stream_descriptor"]["name"] == "spaaza_transactions"]
     assert len(transaction_states) >= 3  # one per window
     cursor = transaction_states[-1]["stream"]["stream_state"]["timestamp"]
-    assert cursor.startswith(rules[-1]["end_date"][:-1])
+    assert cursor.startswith(spans[-1][1][:-1])
 
     # The next sync starts from a cursor two seconds back (nothing of the fake's lies in those seconds), and
     # the new row sits one second after it: inside the next window whenever the next sync starts, with no
@@ -266,8 +279,10 @@ def test_given_incremental_when_syncing_twice_then_windows_then_only_new_rows(ca
     second = read(catalogs, config, ["spaaza_transactions"], incremental=True, state=state)
     assert second.returncode == 0, second.stderr
     (latest,) = [task for task in created_tasks(spaaza, "transactions") if task not in windows]
-    assert latest["trigger"]["segment"]["rules"][0]["start_date"] == iso(restart)
-    assert second.records("spaaza_transactions") == expected_records(spaaza, latest, new_rows)
+    assert window_of(latest)[0] == iso(restart)
+    assert latest["trigger"]["segment"]["rules"][0]["start_date"] == iso(restart - timedelta(days=1))
+    assert second.records("spaaza_transactions") == window_records(spaaza, latest)
+    assert [record["id"] for record in second.records("spaaza_transactions")] == ["9001"]
 
 
 def test_given_first_incremental_sync_without_start_date_then_one_open_window(catalogs, spaaza: FakeSpaaza) -> None:
@@ -276,8 +291,11 @@ def test_given_first_incremental_sync_without_start_date_then_one_open_window(ca
     (task,) = created_tasks(spaaza, "wallet-ledger")
     rule = task["trigger"]["segment"]["rules"][0]
     assert rule["operator"] == "is_before_date" and "start_date" not in rule
-    assert result.records("spaaza_wallet_ledger") == expected_records(spaaza, task, spaaza.rows["wallet-ledger"])
-    assert result.last_state()[0]["stream"]["stream_state"]["timestamp"].startswith(rule["end_date"][:-1])
+    assert result.records("spaaza_wallet_ledger") == window_records(spaaza, task)
+    assert [record["id"] for record in result.records("spaaza_wallet_ledger")] == [
+        row["id"] for row in spaaza.rows["wallet-ledger"]
+    ]
+    assert result.last_state()[0]["stream"]["stream_state"]["timestamp"].startswith(window_of(task)[1][:-1])
 
 
 # failures
@@ -364,13 +382,7 @@ def test_given_more_exports_than_the_concurrency_when_reading_then_at_most_that_
         windows = in_window_order(created_tasks(spaaza, "transactions"))
         assert len(windows) == 5
         assert spaaza.max_in_progress == 2
-        expected = [
-            record
-            for task in windows
-            for record in expected_records(
-                spaaza, task, spaaza.expected_rows("transactions", task["trigger"]["segment"])
-            )
-        ]
+        expected = [record for task in windows for record in window_records(spaaza, task)]
         assert result.records("spaaza_transactions") == expected
         (users_task,) = created_tasks(spaaza, "users")
         assert result.records("spaaza_users") == expected_records(spaaza, users_task, spaaza.rows["users"])
