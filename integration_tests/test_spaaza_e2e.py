@@ -13,6 +13,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import pytest
 
 from integration_tests.cli import CliResult, configured_catalog, run_cli
+from integration_tests.fake_servers.base import DROP
 from integration_tests.fake_servers.spaaza import FakeSpaaza, iso
 from integration_tests.fake_servers.storage import FakeStorage
 
@@ -414,6 +415,25 @@ def test_given_ambiguous_create_failure_ahead_when_reading_then_task_looked_up_n
         stream = f"spaaza_{index.replace('-', '_')}"
         assert result.records(stream) == expected_records(spaaza, task, spaaza.rows[index])
     assert len(spaaza.created_bodies) == 3
+
+
+def test_given_ambiguous_create_failures_of_window_tasks_when_reading_then_each_widened_task_found_again(
+    catalogs, storage: FakeStorage
+) -> None:
+    with FakeSpaaza(storage, date_bounds="day-inclusive") as spaaza:  # neighbouring exports share rows
+        spaaza.fail_after_acting("create", 503, times=2)
+        spaaza.fail_after_acting("create", DROP, times=1)
+        start = iso(spaaza.clock - timedelta(days=70))
+        config = config_for(spaaza, start, exports=["transactions"], create_exports=True, window_days=25)
+        result = read(catalogs, config, ["spaaza_transactions"], incremental=True)
+        assert result.returncode == 0, result.stderr
+        windows = in_window_order(created_tasks(spaaza, "transactions"))
+        assert len(windows) == 3 and len(spaaza.created_bodies) == 3  # each POST's task found, none sent twice
+        found = [log["message"] for log in result.logs if "Spaaza created the task anyway" in log["message"]]
+        assert sorted(int(text.split("(id ")[1].split(")")[0]) for text in found) == sorted(t["id"] for t in windows)
+        records = result.records("spaaza_transactions")
+        assert records == [record for task in windows for record in window_records(spaaza, task)]
+        assert [record["id"] for record in records] == [row["id"] for row in spaaza.rows["transactions"]]
 
 
 def test_given_one_export_fails_when_reading_ahead_then_only_its_stream_fails(catalogs, storage: FakeStorage) -> None:
