@@ -11,6 +11,8 @@ import pytest
 import requests
 
 from integration_tests.fake_servers import ENRICH_WORKFLOW_UUID, SCORE_WORKFLOW_UUID, FakeStorage, FakeVendors
+from integration_tests.fake_servers.spaaza import FakeSpaaza
+from integration_tests.fake_servers.spaaza import matches as spaaza_matches
 
 TOKEN = {"Authorization": "Bearer cargo-test-token"}
 DATA = bytes(range(256)) * 1024  # 256 KiB: several 64 KiB chunks
@@ -215,3 +217,40 @@ def test_given_running_run_when_finished_then_it_appears_in_success_exports(fake
     fakes.cargo.finish_run(running["uuid"])
     rows = fakes.cargo.expected_output_rows(ENRICH_WORKFLOW_UUID, "enrich")
     assert running["uuid"] in [row["runUuid"] for row in rows]
+
+
+SPAAZA_RULE = {"field_name": "timestamp", "operator": "is_between_date"}
+SPAAZA_BOUNDS = {"start_date": "2025-01-10T06:00:00Z", "end_date": "2025-01-20T06:00:00Z"}
+
+
+@pytest.mark.parametrize(
+    ("date_bounds", "kept"),
+    [
+        ("inclusive", ["start", "inside", "end"]),
+        ("exclusive", ["inside"]),
+        ("start-exclusive", ["inside", "end"]),
+        ("end-exclusive", ["start", "inside"]),
+        ("day-inclusive", ["start day", "start", "inside", "end", "end day"]),
+        ("day-exclusive", ["inside"]),
+    ],
+)
+def test_given_spaaza_date_bounds_when_a_segment_filters_then_rows_on_the_bounds_match_as_told(date_bounds, kept):
+    rows = [
+        {"id": "before", "timestamp": "2025-01-09T23:59:59Z"},
+        {"id": "start day", "timestamp": "2025-01-10T00:00:00Z"},
+        {"id": "start", "timestamp": "2025-01-10T06:00:00Z"},
+        {"id": "inside", "timestamp": "2025-01-15T00:00:00Z"},
+        {"id": "end", "timestamp": "2025-01-20T06:00:00Z"},
+        {"id": "end day", "timestamp": "2025-01-20T23:59:59Z"},
+        {"id": "after", "timestamp": "2025-01-21T00:00:00Z"},
+    ]
+    segment = {"rules": [{**SPAAZA_RULE, **SPAAZA_BOUNDS}]}
+    assert [row["id"] for row in rows if spaaza_matches(row, segment, date_bounds)] == kept
+    before = {"rules": [{"field_name": "timestamp", "operator": "is_before_date", "end_date": "2025-01-20T06:00:00Z"}]}
+    open_kept = [row["id"] for row in rows if spaaza_matches(row, before, date_bounds)]
+    assert open_kept == ["before", "start day", "start", "inside"] + [k for k in kept if k in ("end", "end day")]
+
+
+def test_given_an_unknown_spaaza_date_bounds_when_starting_then_refused():
+    with FakeStorage() as storage, pytest.raises(ValueError, match="date_bounds must be one of"):
+        FakeSpaaza(storage, date_bounds="half-open")

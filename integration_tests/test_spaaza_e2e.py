@@ -8,11 +8,12 @@ second sync that only brings new rows. Records are compared value by value with 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
 from integration_tests.cli import CliResult, configured_catalog, run_cli
+from integration_tests.fake_servers.base import DROP
 from integration_tests.fake_servers.spaaza import FakeSpaaza, iso
 from integration_tests.fake_servers.storage import FakeStorage
 
@@ -83,6 +84,21 @@ def created_tasks(spaaza: FakeSpaaza, index: str) -> List[Dict[str, Any]]:
 def in_window_order(tasks: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """Window tasks by their start: created ahead in parallel, their ids need not follow the windows."""
     return sorted(tasks, key=lambda task: task["trigger"]["segment"]["rules"][0].get("start_date", ""))
+
+
+def window_of(task: Dict[str, Any]) -> Tuple[Optional[str], str]:
+    """The window `[start, end)` a window task is for, from its `desc` (`… window <start> → <end>`);
+    its segment asks for more (a margin on each side)."""
+    start, end = task["desc"].rsplit(" window ", 1)[1].split(" → ")
+    return (None if start == "the beginning" else start), end
+
+
+def window_records(spaaza: FakeSpaaza, task: Dict[str, Any], date_field: str = "timestamp") -> List[Dict[str, Any]]:
+    """The records a window task gives: the rows of its file (numbered as in the file) dated in its window."""
+    start, end = window_of(task)
+    index = task["target"]["export_index"]
+    in_file = expected_records(spaaza, task, spaaza.expected_rows(index, task["trigger"]["segment"]))
+    return [row for row in in_file if (start is None or start <= row[date_field]) and row[date_field] < end]
 
 
 def error_messages(result: CliResult) -> str:
@@ -223,15 +239,13 @@ def test_given_incremental_when_syncing_twice_then_windows_then_only_new_rows(ca
         "field_name": "timestamp",
         "field_type": "date",
         "operator": "is_between_date",
-        "start_date": start,
-        "end_date": iso(spaaza.clock - timedelta(days=45)),
+        "start_date": iso(spaaza.clock - timedelta(days=71)),  # the window, a day wider on each side
+        "end_date": iso(spaaza.clock - timedelta(days=44)),
     }
-    assert [rule["start_date"] for rule in rules[1:]] == [rule["end_date"] for rule in rules[:-1]]
-    expected = [
-        record
-        for task in windows
-        for record in expected_records(spaaza, task, spaaza.expected_rows("transactions", task["trigger"]["segment"]))
-    ]
+    spans = [window_of(task) for task in windows]
+    assert spans[0] == (start, iso(spaaza.clock - timedelta(days=45)))
+    assert [span[0] for span in spans[1:]] == [span[1] for span in spans[:-1]]
+    expected = [record for task in windows for record in window_records(spaaza, task)]
     assert first.records("spaaza_transactions") == expected
     assert [record["id"] for record in expected] == [row["id"] for row in spaaza.rows["transactions"]]
     redeemed = [row["id"] for row in spaaza.rows["vouchers"] if row["date_time_redeemed"]]
@@ -239,7 +253,7 @@ def test_given_incremental_when_syncing_twice_then_windows_then_only_new_rows(ca
     transaction_states = [s for s in first.states if s["stream"]["stream_descriptor"]["name"] == "spaaza_transactions"]
     assert len(transaction_states) >= 3  # one per window
     cursor = transaction_states[-1]["stream"]["stream_state"]["timestamp"]
-    assert cursor.startswith(rules[-1]["end_date"][:-1])
+    assert cursor.startswith(spans[-1][1][:-1])
 
     # The next sync starts from a cursor two seconds back (nothing of the fake's lies in those seconds), and
     # the new row sits one second after it: inside the next window whenever the next sync starts, with no
@@ -266,8 +280,10 @@ def test_given_incremental_when_syncing_twice_then_windows_then_only_new_rows(ca
     second = read(catalogs, config, ["spaaza_transactions"], incremental=True, state=state)
     assert second.returncode == 0, second.stderr
     (latest,) = [task for task in created_tasks(spaaza, "transactions") if task not in windows]
-    assert latest["trigger"]["segment"]["rules"][0]["start_date"] == iso(restart)
-    assert second.records("spaaza_transactions") == expected_records(spaaza, latest, new_rows)
+    assert window_of(latest)[0] == iso(restart)
+    assert latest["trigger"]["segment"]["rules"][0]["start_date"] == iso(restart - timedelta(days=1))
+    assert second.records("spaaza_transactions") == window_records(spaaza, latest)
+    assert [record["id"] for record in second.records("spaaza_transactions")] == ["9001"]
 
 
 def test_given_first_incremental_sync_without_start_date_then_one_open_window(catalogs, spaaza: FakeSpaaza) -> None:
@@ -276,8 +292,11 @@ def test_given_first_incremental_sync_without_start_date_then_one_open_window(ca
     (task,) = created_tasks(spaaza, "wallet-ledger")
     rule = task["trigger"]["segment"]["rules"][0]
     assert rule["operator"] == "is_before_date" and "start_date" not in rule
-    assert result.records("spaaza_wallet_ledger") == expected_records(spaaza, task, spaaza.rows["wallet-ledger"])
-    assert result.last_state()[0]["stream"]["stream_state"]["timestamp"].startswith(rule["end_date"][:-1])
+    assert result.records("spaaza_wallet_ledger") == window_records(spaaza, task)
+    assert [record["id"] for record in result.records("spaaza_wallet_ledger")] == [
+        row["id"] for row in spaaza.rows["wallet-ledger"]
+    ]
+    assert result.last_state()[0]["stream"]["stream_state"]["timestamp"].startswith(window_of(task)[1][:-1])
 
 
 # failures
@@ -364,13 +383,7 @@ def test_given_more_exports_than_the_concurrency_when_reading_then_at_most_that_
         windows = in_window_order(created_tasks(spaaza, "transactions"))
         assert len(windows) == 5
         assert spaaza.max_in_progress == 2
-        expected = [
-            record
-            for task in windows
-            for record in expected_records(
-                spaaza, task, spaaza.expected_rows("transactions", task["trigger"]["segment"])
-            )
-        ]
+        expected = [record for task in windows for record in window_records(spaaza, task)]
         assert result.records("spaaza_transactions") == expected
         (users_task,) = created_tasks(spaaza, "users")
         assert result.records("spaaza_users") == expected_records(spaaza, users_task, spaaza.rows["users"])
@@ -402,6 +415,25 @@ def test_given_ambiguous_create_failure_ahead_when_reading_then_task_looked_up_n
         stream = f"spaaza_{index.replace('-', '_')}"
         assert result.records(stream) == expected_records(spaaza, task, spaaza.rows[index])
     assert len(spaaza.created_bodies) == 3
+
+
+def test_given_ambiguous_create_failures_of_window_tasks_when_reading_then_each_widened_task_found_again(
+    catalogs, storage: FakeStorage
+) -> None:
+    with FakeSpaaza(storage, date_bounds="day-inclusive") as spaaza:  # neighbouring exports share rows
+        spaaza.fail_after_acting("create", 503, times=2)
+        spaaza.fail_after_acting("create", DROP, times=1)
+        start = iso(spaaza.clock - timedelta(days=70))
+        config = config_for(spaaza, start, exports=["transactions"], create_exports=True, window_days=25)
+        result = read(catalogs, config, ["spaaza_transactions"], incremental=True)
+        assert result.returncode == 0, result.stderr
+        windows = in_window_order(created_tasks(spaaza, "transactions"))
+        assert len(windows) == 3 and len(spaaza.created_bodies) == 3  # each POST's task found, none sent twice
+        found = [log["message"] for log in result.logs if "Spaaza created the task anyway" in log["message"]]
+        assert sorted(int(text.split("(id ")[1].split(")")[0]) for text in found) == sorted(t["id"] for t in windows)
+        records = result.records("spaaza_transactions")
+        assert records == [record for task in windows for record in window_records(spaaza, task)]
+        assert [record["id"] for record in records] == [row["id"] for row in spaaza.rows["transactions"]]
 
 
 def test_given_one_export_fails_when_reading_ahead_then_only_its_stream_fails(catalogs, storage: FakeStorage) -> None:

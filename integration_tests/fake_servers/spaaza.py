@@ -6,7 +6,8 @@ JSON array with `status`/`action` filters and `limit`/`offset`, `GET /tasks/{id}
 executed task moves READY → INPROGRESS → DONE (or ERROR) over successive polls of
 `GET /tasks/{id}`; on DONE it writes `{Index}_Export-{id}.{csv|json}` into the shared
 `FakeStorage` and hands out expiring signed URLs to it. Segment rules `is_between_date`,
-`is_after_date` and `is_before_date` filter on the rule's date field (bounds inclusive).
+`is_after_date` and `is_before_date` filter on the rule's date field: bounds inclusive unless
+`date_bounds` says another reading (`DATE_BOUNDS`), as Spaaza does not publish which it is.
 
 Errors are JSON `{"error": {"message": ...}}`; the HTTP codes Spaaza uses for the task errors are
 unpublished, so this fake answers 400 for them (the connector must classify by message text).
@@ -126,7 +127,9 @@ class FakeSpaaza(FakeServer):
     with console-made DONE exports of users (CSV), products (JSON) and transactions (CSV), an ERROR
     export and a non-export task, so a default config reads something), `deterministic` (task
     timestamps come from `now` instead of the wall clock, and a created task's id from what it
-    exports, so a read is reproducible whatever order concurrent exports are created in).
+    exports, so a read is reproducible whatever order concurrent exports are created in),
+    `date_bounds` (how segment date rules read their bounds, one of `DATE_BOUNDS`; inclusive to
+    the second by default).
     """
 
     config_key = "spaaza"
@@ -142,8 +145,12 @@ class FakeSpaaza(FakeServer):
         hold_until_executed: int = 0,
         export_seconds: float = 0.0,
         deterministic: bool = False,
+        date_bounds: str = "inclusive",
     ) -> None:
         super().__init__()
+        if date_bounds not in DATE_BOUNDS:
+            raise ValueError(f"date_bounds must be one of {', '.join(DATE_BOUNDS)}, not {date_bounds!r}")
+        self.date_bounds = date_bounds
         self.deterministic = deterministic
         self.storage = storage
         self.polls_to_finish = polls_to_finish
@@ -264,7 +271,7 @@ class FakeSpaaza(FakeServer):
         """The rows an export of `index` with `segment` holds, in file order."""
         with self._lock:
             rows = list(self.rows[index])
-        return [row for row in rows if matches(row, segment)]
+        return [row for row in rows if matches(row, segment, self.date_bounds)]
 
     def file_key(self, task: Dict[str, Any]) -> str:
         extension = task["target"].get("export_format", "csv")
@@ -444,7 +451,12 @@ def strip_private(body: Any) -> Any:
     return body
 
 
-def matches(row: Dict[str, Any], segment: Optional[Dict[str, Any]]) -> bool:
+DATE_BOUNDS = ("inclusive", "exclusive", "start-exclusive", "end-exclusive", "day-inclusive", "day-exclusive")
+"""How the date rules may read their bounds (Spaaza does not say): to the second, both bounds in or
+out or one of each; or by the day only (the time of day ignored, both bounds in or out)."""
+
+
+def matches(row: Dict[str, Any], segment: Optional[Dict[str, Any]], date_bounds: str = "inclusive") -> bool:
     """Whether `row` passes every date rule of `segment` (join "all"); rows without the date never match."""
     if not segment:
         return True
@@ -454,10 +466,29 @@ def matches(row: Dict[str, Any], segment: Optional[Dict[str, Any]]) -> bool:
             return False
         moment = parse_time(value)
         operator = rule["operator"]
-        if operator in ("is_between_date", "is_after_date") and moment < parse_time(rule["start_date"]):
-            return False
-        if operator in ("is_between_date", "is_before_date") and moment > parse_time(rule["end_date"]):
-            return False
         if operator not in ("is_between_date", "is_after_date", "is_before_date"):
             raise ValueError(f"FakeSpaaza does not implement operator {operator}")
+        has_start, has_end = operator in ("is_between_date", "is_after_date"), operator != "is_after_date"
+        if has_start and not after_start(moment, rule["start_date"], date_bounds):
+            return False
+        if has_end and not before_end(moment, rule["end_date"], date_bounds):
+            return False
     return True
+
+
+def after_start(moment: datetime, start: str, date_bounds: str) -> bool:
+    """`moment` passes a rule's `start_date` as `date_bounds` reads it."""
+    bound = parse_time(start)
+    if date_bounds.startswith("day-"):
+        moment_day, bound_day = moment.date(), bound.date()
+        return moment_day > bound_day if date_bounds == "day-exclusive" else moment_day >= bound_day
+    return moment > bound if date_bounds in ("exclusive", "start-exclusive") else moment >= bound
+
+
+def before_end(moment: datetime, end: str, date_bounds: str) -> bool:
+    """`moment` passes a rule's `end_date` as `date_bounds` reads it."""
+    bound = parse_time(end)
+    if date_bounds.startswith("day-"):
+        moment_day, bound_day = moment.date(), bound.date()
+        return moment_day < bound_day if date_bounds == "day-exclusive" else moment_day <= bound_day
+    return moment < bound if date_bounds in ("exclusive", "end-exclusive") else moment <= bound

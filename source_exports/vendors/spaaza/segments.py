@@ -3,14 +3,21 @@
 Spaaza documents segment rules on `timestamp` (transactions, wallet-ledger) and
 `date_time_redeemed` (vouchers) with the operators `is_between_date` (`start_date`,
 `end_date`), `is_after_date` (`start_date`) and `is_before_date` (`end_date`), but not whether
-the bounds are inclusive. Consecutive windows here share their boundary instant, so a row
-stamped exactly on one is in both exports when they are; the windowed stream keeps each window's
-rows to `[start, end)` (`SpaazaWindowedExportStream.rows_before_end`), so it is emitted once.
+the bounds are inclusive, nor whether a rule of `field_type: "date"` compares the whole
+timestamp or only its day. So each window `[start, end)` is asked for `MARGIN` wider on each
+side: a day covers every one of those readings (inclusive or exclusive, at second or day
+precision). A row at `t` in `[start, end)` then passes `start - MARGIN` under any of them
+(`t > start - 1 day`, and its day is after the day before `start`'s), and `end + MARGIN` too
+(`t < end + 1 day`, and its day is at most `end`'s, before the day after it). An open first window
+(`is_before_date` only) widens its end alone. The windowed stream then keeps each row only in the
+window its own date falls in (`SpaazaWindowedExportStream.rows_in_window`), so a row is emitted
+once whichever reading Spaaza has; the cost is up to two extra days of rows downloaded per window.
 `date_window_segment` is the one function to change if Spaaza's rule body turns out to differ.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Dict
 
 from source_exports.timestamps import Spelling, iso_seconds
@@ -19,13 +26,17 @@ from source_exports.windows import Window
 iso: Spelling = iso_seconds
 """Second-precision ISO-8601 UTC with a Z, the spelling Spaaza's examples use."""
 
+MARGIN = timedelta(days=1)
+"""How much wider than its window each export is asked for, on each side."""
+
 
 def date_window_segment(index: str, date_field: str, chain_id: int, window: Window) -> Dict[str, Any]:
-    """The `trigger.segment` selecting rows of `index` whose `date_field` lies in `window`, both bounds asked for."""
-    if window.start is None:
-        rule: Dict[str, Any] = {"operator": "is_before_date", "end_date": iso(window.end)}
+    """The `trigger.segment` selecting rows of `index` whose `date_field` lies in `window` widened by `MARGIN`."""
+    asked = window.widened(MARGIN)
+    if asked.start is None:
+        rule: Dict[str, Any] = {"operator": "is_before_date", "end_date": iso(asked.end)}
     else:
-        rule = {"operator": "is_between_date", "start_date": iso(window.start), "end_date": iso(window.end)}
+        rule = {"operator": "is_between_date", "start_date": iso(asked.start), "end_date": iso(asked.end)}
     return {
         "entity": "people",
         "index": index,

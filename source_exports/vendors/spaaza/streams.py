@@ -6,7 +6,8 @@
   `create_exports: true` the rows of a new export task created, run and awaited for this sync.
 - `SpaazaWindowedExportStream`: `create_exports: true` on an index with a date field
   (transactions, wallet-ledger: `timestamp`; vouchers: `date_time_redeemed`). One export task per
-  date window from the saved cursor (or start_date) to now; state moves to a window's end only
+  date window from the saved cursor (or start_date) to now, each asked a day wider on each side
+  (`segments.py`) and kept to the rows dated in the window; state moves to a window's end only
   after all of that window's rows were emitted.
 
 Rows carry the file's columns plus `_ab_source_file`, `_ab_source_row` and `_ab_task_id`.
@@ -252,28 +253,28 @@ class SpaazaWindowedExportStream(_SpaazaFileStream, IncrementalExportsStream):
             return
         window = Window.from_slice(stream_slice, parse_datetime)
         task = self.plan.task_for(self, window_key(window.as_slice(iso)))
-        yield from self.rows_before_end(self.read_task_rows(task), window)  # looks at every row
+        yield from self.rows_in_window(self.read_task_rows(task), window)  # looks at every row
         self.advance_cursor(window.end)
 
-    def rows_before_end(self, rows: Iterable[Mapping[str, Any]], window: Window) -> Iterator[Mapping[str, Any]]:
-        """The window's rows minus those stamped at or after its end: they belong to the next window.
+    def rows_in_window(self, rows: Iterable[Mapping[str, Any]], window: Window) -> Iterator[Mapping[str, Any]]:
+        """The export's rows whose own date lies in the window `[start, end)`; the others are dropped.
 
-        Consecutive windows share their boundary instant and Spaaza does not say whether its date
-        rules include the bounds, so a row stamped on it may be in both exports. Treating windows as
-        [start, end) emits it once (with the next window, or the next sync, whose first window starts
-        at this end).
+        Each export is asked for its window widened on both sides (`segments.MARGIN`), as Spaaza does
+        not say how its date rules read their bounds; the rows of the margins belong to the
+        neighbouring windows (or the next sync), whose exports hold them too. A row whose date is
+        empty or not a timestamp cannot be placed, so it is kept, in every window whose export holds it.
         """
-        deferred = 0
+        dropped = 0
         for row in rows:
             stamp = parse_date(row.get(self.cursor_field))
-            if stamp is not None and stamp >= window.end:
-                deferred += 1
+            if stamp is not None and not window.holds(stamp):
+                dropped += 1
                 continue
             yield row
-        if deferred:
+        if dropped:
             LOGGER.info(
-                f"{self.name}: {deferred} row(s) stamped at the window end {window.end.isoformat()} "
-                "are read with the next window (windows share their boundary instant)"
+                f"{self.name}: {dropped} row(s) stamped outside the window {window.describe(iso)} were dropped "
+                "(each export is asked for a wider range; they are read with the window they belong to)"
             )
 
 

@@ -144,7 +144,74 @@ def test_given_window_when_reading_then_cursor_moves_only_after_its_rows(request
     assert list(records) == []
     assert stream.state == {"timestamp": "2025-01-31T00:00:00.000Z"}
     segment = requests_mock.request_history[0].json()["trigger"]["segment"]
-    assert segment["rules"][0]["start_date"] == "2025-01-01T00:00:00Z" and segment["chain_id"] == 1764
+    assert segment["rules"][0]["start_date"] == "2024-12-31T00:00:00Z" and segment["chain_id"] == 1764  # a day wider
+
+
+WINDOW = {"start": "2025-01-10T00:00:00Z", "end": "2025-01-20T00:00:00Z"}
+EDGE_ROWS = [
+    ("before", "2025-01-09T23:59:59Z"),
+    ("first", "2025-01-10T00:00:00Z"),
+    ("inside", "2025-01-15T12:00:00Z"),
+    ("last", "2025-01-19T23:59:59Z"),
+    ("at-end", "2025-01-20T00:00:00Z"),
+    ("after", "2025-01-20T00:00:01Z"),
+    ("offset", "2025-01-20T00:30:00+01:00"),  # 23:30 UTC, inside
+    ("no-date", ""),
+    ("not-a-date", "soon"),
+]
+
+
+def csv_of(rows) -> bytes:
+    return ("id,timestamp\r\n" + "".join(f"{row_id},{stamp}\r\n" for row_id, stamp in rows)).encode()
+
+
+def test_given_an_export_wider_than_its_window_when_reading_then_only_rows_dated_in_the_window_are_kept(
+    requests_mock, caplog
+):
+    stream = streams_by_name(exports=["transactions"], create_exports=True)["spaaza_transactions"]
+    given_export_lifecycle(requests_mock, [21], {21: csv_of(EDGE_ROWS)})
+    with caplog.at_level(logging.INFO, logger="airbyte"):
+        records = list(stream.read_records(SyncMode.incremental, stream_slice=WINDOW))
+    assert [(r["id"], r["_ab_source_row"]) for r in records] == [
+        ("first", 2),
+        ("inside", 3),
+        ("last", 4),
+        ("offset", 7),
+        ("no-date", 8),  # cannot be placed: kept, as by every window whose export holds it
+        ("not-a-date", 9),
+    ]
+    (dropped,) = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    assert dropped.startswith("spaaza_transactions: 3 row(s) stamped outside the window 2025-01-10T00:00:00Z")
+    assert stream.state == {"timestamp": "2025-01-20T00:00:00.000Z"}
+
+
+def test_given_neighbouring_windows_when_both_exports_hold_the_boundary_rows_then_each_row_is_emitted_once(
+    requests_mock,
+):
+    stream = streams_by_name(exports=["transactions"], create_exports=True)["spaaza_transactions"]
+    dated = [row for row in EDGE_ROWS if row[1][:1] == "2"]
+    given_export_lifecycle(requests_mock, [21, 22], {21: csv_of(dated), 22: csv_of(dated)})
+    windows = [
+        {"start": "2025-01-01T00:00:00Z", "end": WINDOW["start"]},
+        WINDOW,
+        {"start": WINDOW["end"], "end": "2025-01-30T00:00:00Z"},
+    ]
+    emitted = [r["id"] for w in windows[1:] for r in stream.read_records(SyncMode.incremental, stream_slice=w)]
+    assert sorted(emitted) == sorted(row_id for row_id, _ in dated if row_id != "before")  # "before" is window 0's
+
+
+def test_given_the_open_first_window_when_reading_then_rows_from_its_end_on_are_dropped(requests_mock):
+    stream = streams_by_name(exports=["transactions"], create_exports=True)["spaaza_transactions"]
+    given_export_lifecycle(requests_mock, [21], {21: csv_of(EDGE_ROWS[:6])})
+    records = stream.read_records(SyncMode.incremental, stream_slice={"start": None, "end": WINDOW["end"]})
+    assert [r["id"] for r in records] == ["before", "first", "inside", "last"]
+    rule = requests_mock.request_history[0].json()["trigger"]["segment"]["rules"][0]
+    assert rule == {
+        "field_name": "timestamp",
+        "field_type": "date",
+        "operator": "is_before_date",
+        "end_date": "2025-01-21T00:00:00Z",
+    }
 
 
 def test_given_window_export_fails_when_reading_then_cursor_stays(requests_mock):
