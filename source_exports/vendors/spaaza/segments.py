@@ -9,7 +9,9 @@ side: a day covers every one of those readings (inclusive or exclusive, at secon
 precision). A row at `t` in `[start, end)` then passes `start - MARGIN` under any of them
 (`t > start - 1 day`, and its day is after the day before `start`'s), and `end + MARGIN` too
 (`t < end + 1 day`, and its day is at most `end`'s, before the day after it). An open first window
-(`is_before_date` only) widens its end alone. The windowed stream then keeps each row only in the
+(`is_before_date` only) widens its end alone. The window that ends at the sync's end ("now") is
+asked with no end at all (`is_after_date` only, or the open first window's `is_before_date`), so
+no export asks for a date in the future. The windowed stream then keeps each row only in the
 window its own date falls in (`SpaazaWindowedExportStream.rows_in_window`), so a row is emitted
 once whichever reading Spaaza has; the cost is up to two extra days of rows downloaded per window.
 `date_window_segment` is the one function to change if Spaaza's rule body turns out to differ.
@@ -30,11 +32,19 @@ MARGIN = timedelta(days=1)
 """How much wider than its window each export is asked for, on each side."""
 
 
-def date_window_segment(index: str, date_field: str, chain_id: int, window: Window) -> Dict[str, Any]:
-    """The `trigger.segment` selecting rows of `index` whose `date_field` lies in `window` widened by `MARGIN`."""
+def date_window_segment(
+    index: str, date_field: str, chain_id: int, window: Window, ends_now: bool = False
+) -> Dict[str, Any]:
+    """The `trigger.segment` selecting rows of `index` whose `date_field` lies in `window` widened by `MARGIN`.
+
+    `ends_now`: the window ends at the sync's end, so its export is asked with no end date (rows
+    stamped later are kept for the next sync by the windowed stream).
+    """
     asked = window.widened(MARGIN)
     if asked.start is None:
         rule: Dict[str, Any] = {"operator": "is_before_date", "end_date": iso(asked.end)}
+    elif ends_now:
+        rule = {"operator": "is_after_date", "start_date": iso(asked.start)}
     else:
         rule = {"operator": "is_between_date", "start_date": iso(asked.start), "end_date": iso(asked.end)}
     return {

@@ -243,7 +243,8 @@ class SpaazaWindowedExportStream(_SpaazaFileStream, IncrementalExportsStream):
 
     def run_export(self, key: str, sleep: Sleep) -> Mapping[str, Any]:
         window = Window.from_slice(json.loads(key), parse_datetime)
-        segment = date_window_segment(self.index, self.cursor_field, self.config.chain_id, window)
+        ends_now = self._windows is not None and bool(self._windows[1]) and window.end == self._windows[1][-1].end
+        segment = date_window_segment(self.index, self.cursor_field, self.config.chain_id, window, ends_now)
         return self.new_job(sleep).run(self.index, segment, label=f"window {window.describe(iso)}")
 
     def read_records(

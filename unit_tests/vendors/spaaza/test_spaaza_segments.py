@@ -40,6 +40,22 @@ def test_given_open_window_when_building_segment_then_before_rule_only_a_day_lat
     }
 
 
+def test_given_the_window_ending_now_when_building_segment_then_after_rule_only_so_no_future_date():
+    window = Window(pendulum.datetime(2025, 1, 1), pendulum.datetime(2025, 1, 31, 10, 0, 5))
+    assert date_window_segment("transactions", "timestamp", 7, window, ends_now=True)["rules"][0] == {
+        "field_name": "timestamp",
+        "field_type": "date",
+        "operator": "is_after_date",
+        "start_date": "2024-12-31T00:00:00Z",
+    }
+
+
+def test_given_the_open_first_window_ending_now_when_building_segment_then_still_a_before_rule():
+    window = Window(None, pendulum.datetime(2025, 2, 1))
+    rule = date_window_segment("transactions", "timestamp", 7, window, ends_now=True)["rules"][0]
+    assert rule["operator"] == "is_before_date"
+
+
 def test_given_window_when_round_tripping_through_a_slice_then_equal():
     window = Window(pendulum.datetime(2025, 1, 1), pendulum.datetime(2025, 1, 2))
     assert window.as_slice(iso) == {"start": "2025-01-01T00:00:00Z", "end": "2025-01-02T00:00:00Z"}
@@ -85,12 +101,19 @@ def moments_in(window: Window):
     return sorted({moment for moment in candidates if window.holds(moment)})
 
 
+NO_END = pendulum.datetime(2999, 1, 1)
+"""Stands for the missing end of `is_after_date` (every row is before it, under every reading)."""
+
+
+@pytest.mark.parametrize("ends_now", [False, True], ids=["inner", "ends-now"])
 @pytest.mark.parametrize("reading", READINGS)
 @pytest.mark.parametrize("window", EDGES, ids=lambda window: window.describe(iso))
-def test_given_any_reading_of_the_bounds_when_asking_a_window_then_every_row_in_it_is_exported(window, reading):
-    rule = date_window_segment("transactions", "timestamp", 7, window)["rules"][0]
+def test_given_any_reading_of_the_bounds_when_asking_a_window_then_every_row_in_it_is_exported(
+    window, reading, ends_now
+):
+    rule = date_window_segment("transactions", "timestamp", 7, window, ends_now)["rules"][0]
     asked_start = parse_datetime(rule["start_date"], "start") if "start_date" in rule else NO_START
-    asked_end = parse_datetime(rule["end_date"], "end")
+    asked_end = parse_datetime(rule["end_date"], "end") if "end_date" in rule else NO_END
     moments = moments_in(window)
     assert len(moments) >= 2
     missed = [m for m in moments if not READINGS[reading](asked_start, m, asked_end)]
