@@ -315,7 +315,10 @@ def expire_on_download_call(fakes: FakeVendors, call_number: int) -> None:
 def test_given_posthog_export_expiring_mid_window_when_reading_then_no_row_is_emitted_twice(cli, figures):
     with FakeVendors(vendors=["posthog"]) as fakes:
         expire_on_download_call(fakes, 3)  # parts 1-2 of the first window were emitted, part 3 expires
-        result = cli.run("read", fakes.config(), posthog_events_catalog())
+        config = fakes.config()
+        config["posthog"]["export_concurrency"] = 1  # one export at a time and one part at a time:
+        config["posthog"]["download_concurrency"] = 1  # the third download call is the first window's part 3
+        result = cli.run("read", config, posthog_events_catalog())
         assert result.errors == []
         records = [strip_metadata(r) for r in result.records("posthog_events")]
         comparison = compare(posthog_expected(fakes, result), records, drop=())
