@@ -367,8 +367,9 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
 
     def rows_of(
         self, export: CompletedExport, on_size: Optional[Callable[[int], None]] = None
-    ) -> Iterator[Dict[str, Any]]:
-        """Every row of every file of a completed export as read, in file order; `on_size` hears each file's size."""
+    ) -> Iterator[List[Dict[str, Any]]]:
+        """Every row of every file of a completed export as read, in file order, in lists of up to
+        `CHUNK_ROWS` (or a block of the file); `on_size` hears each file's size."""
         file_format = get_format(FILE_FORMATS[self.file_config.format])
         # Parquet's compression is inside the file; JSON Lines files are compressed whole
         compression = self.file_config.compression if file_format.name == "jsonl" else None
@@ -383,30 +384,22 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
             for file_id in export.files
         ]
         if len(files) > 1 and self.config.download_concurrency > 1:  # parts download ahead, read in order
-            return self.reader.read_many(files, self.config.download_concurrency, batches=False)
-        return (row for export_file in files for row in self.reader.read(export_file))
+            return self.reader.read_many(files, self.config.download_concurrency, chunks=CHUNK_ROWS)
+        return (chunk for export_file in files for chunk in self.reader.read_chunks(export_file, CHUNK_ROWS))
 
     def chunks_of(self, export: CompletedExport, on_size: Optional[Callable[[int], None]] = None) -> Iterator[Encoded]:
-        """The export's rows transformed and written, `CHUNK_ROWS` at a time.
+        """The export's rows transformed and written, a chunk of `rows_of` at a time.
 
-        Each row's JSON texts are parsed as it is read (while it is in the CPU caches), its timestamps
-        per chunk. An error from reading or transforming comes out after the rows before it: raised
-        for a failed read, in the chunk's `error` for a row that cannot be transformed or written.
+        An error from reading or transforming comes out after the rows before it: raised for a failed
+        read, in the chunk's `error` for a row that cannot be transformed or written.
         """
         objects, timestamps = self.transform.objects, self.transform.timestamps
-        chunk: List[Dict[str, Any]] = []
-        try:
-            for row in self.rows_of(export, on_size):
-                chunk.append(objects(row))
-                if len(chunk) >= CHUNK_ROWS:
-                    yield Encoded(timestamps(chunk))
-                    chunk = []
-        except RecordParseError as error:
-            yield Encoded(timestamps(chunk), error)
-            return
-        except Exception:
-            if chunk:
-                yield Encoded(timestamps(chunk))
-            raise
-        if chunk:
-            yield Encoded(timestamps(chunk))
+        for chunk in self.rows_of(export, on_size):
+            done: List[Dict[str, Any]] = []
+            try:
+                for row in chunk:
+                    done.append(objects(row))
+            except RecordParseError as error:
+                yield Encoded(timestamps(done), error)
+                return
+            yield Encoded(timestamps(done))

@@ -8,7 +8,8 @@ from source_exports.vendors.posthog.streams import Encoded
 
 
 def row(export_id, number, **content):
-    return {**content, "_ab_source_file": f"{export_id}-part-0.jsonl", "_ab_source_row": number, "_ab_export_id": export_id}
+    file_name = f"{export_id}-part-0.jsonl"
+    return {**content, "_ab_source_file": file_name, "_ab_source_row": number, "_ab_export_id": export_id}
 
 
 TRICKY = {
