@@ -22,7 +22,7 @@ from source_exports.download.parsers.jsonl_parser import JsonLinesParser
 from source_exports.download.parsers.junit_parser import COLUMNS as JUNIT_COLUMNS
 from source_exports.download.parsers.junit_parser import JUnitXmlParser
 from source_exports.download.parsers.parquet_parser import ParquetParser
-from source_exports.download.vectorised import csv_batches, jsonl_batches, jsonl_rows
+from source_exports.download.vectorised import csv_batches, jsonl_batches, jsonl_rows, parquet_rows
 from source_exports.errors import ConfigError
 
 Encoder = Callable[[BinaryIO, Mapping[str, Any], str], Iterator[RecordBatch]]
@@ -78,7 +78,7 @@ FORMATS: Dict[str, Format] = {
         Format("json", JsonParser, (".json",)),
         Format("jsonl", JsonLinesParser, (".jsonl", ".ndjson"), encoder=jsonl_batches, row_blocks=jsonl_rows),
         Format("junit_xml", JUnitXmlParser, (".xml",), columns=JUNIT_COLUMNS),
-        Format("parquet", ParquetParser, (".parquet",), encoder=parquet_batches),
+        Format("parquet", ParquetParser, (".parquet",), encoder=parquet_batches, row_blocks=parquet_rows),
     )
 }
 

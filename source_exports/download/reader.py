@@ -92,8 +92,8 @@ class ExportFileReader:
         return self._batches(export, lambda: self._download(export))
 
     def read_chunks(self, export: ExportFile, size: int) -> Iterator[List[Row]]:
-        """The rows `read` gives, in lists of up to `size` (of a whole block where the format reads
-        blocks: `Format.row_blocks`), for streams that work on many rows at once before writing them."""
+        """The rows `read` gives, in lists of up to `size` (read a block at a time where the format
+        can: `Format.row_blocks`), for streams that work on many rows at once before writing them."""
         return self._chunks(export, lambda: self._download(export), size)
 
     def read_many(
@@ -237,8 +237,10 @@ class ExportFileReader:
                     decoded = open_decoded(body, export.name)
                     refuse_error_page(decoded, body, export.name, export.format)
                     for block in blocks(decoded, tail, export.name):
-                        done += len(block)
-                        yield block
+                        for start in range(0, len(block), size):
+                            chunk = block[start : start + size]
+                            done += len(chunk)
+                            yield chunk
                     self._log_done(export, body, done, started)
                 return
             except Unsupported as why:

@@ -25,6 +25,7 @@ from source_exports.download.batch import RecordBatch
 from source_exports.download.columns import describe, renamed, unique_names
 from source_exports.download.limits import current, deeper_lines_possible, nesting_depth
 from source_exports.download.parsers.csv_parser import EXTRA_VALUES_COLUMN
+from source_exports.download.parsers.parquet_parser import ParquetParser
 from source_exports.download.quotes import QuoteCheck
 
 LOGGER = logging.getLogger("airbyte")
@@ -265,14 +266,29 @@ def jsonl_batches(stream: BinaryIO, tail: Mapping[str, Any], file_name: str) -> 
 def jsonl_rows(stream: BinaryIO, tail: Mapping[str, Any], file_name: str) -> Iterator[List[Dict[str, Any]]]:
     """The rows the row path gives for a JSON Lines stream, metadata added, a block of lines at a time:
     for streams that work on the rows before writing them (no generator step per row)."""
+    return with_tail((values for _, values in jsonl_blocks(stream, set(tail))), tail)
+
+
+def parquet_rows(stream: BinaryIO, tail: Mapping[str, Any], file_name: str) -> Iterator[List[Dict[str, Any]]]:
+    """As `jsonl_rows`, for Parquet: the row parser's rows a batch at a time."""
+    return with_tail(ParquetParser().parse_blocks(stream, file_name), tail, set(tail))
+
+
+def with_tail(
+    blocks: Iterator[List[Dict[str, Any]]], tail: Mapping[str, Any], reserved: AbstractSet[str] = frozenset()
+) -> Iterator[List[Dict[str, Any]]]:
+    """`blocks` of rows with the metadata `tail` appended as the reader appends it; `Unsupported` before a
+    block of which a row has a `reserved` key (the row path renames it)."""
     row_column = next(key for key, value in tail.items() if value is ROW_NUMBER)
     done = 0
-    for _, values in jsonl_blocks(stream, set(tail)):
-        for number, row in enumerate(values, start=done + 1):
+    for rows in blocks:
+        if reserved and not all(map(reserved.isdisjoint, rows)):
+            raise Unsupported(f"a row after row {done} has a metadata column's name")
+        for number, row in enumerate(rows, start=done + 1):
             row.update(tail)
             row[row_column] = number
-        done += len(values)
-        yield values
+        done += len(rows)
+        yield rows
 
 
 def jsonl_blocks(stream: BinaryIO, reserved: AbstractSet[str]) -> Iterator[Tuple[List[bytes], List[Dict[str, Any]]]]:

@@ -61,6 +61,9 @@ _UTC_STAMPS = re.compile(f"(?:{_UTC_STAMP}\n)*{_UTC_STAMP}")
 """Lines of the two UTC spellings PostHog writes, with every field in range; only the day of the
 month may still be past the month's end (checked per distinct date)."""
 _SECONDS_ONLY = re.compile(r"(:[0-9][0-9])Z$", re.M)
+_MAYBE_NO_DATE = re.compile(r"^(?:0000|.{8}(?:29|3[01]))", re.M)
+"""A year 0 or a day that not every month has: the only dates the pattern allows that may not exist."""
+_loads = orjson.loads
 
 
 def respell_timestamps(values: List[Any]) -> List[Any]:
@@ -88,6 +91,8 @@ def respell_timestamps(values: List[Any]) -> List[Any]:
 
 def _valid_dates(text: str) -> bool:
     """Whether every line's leading date exists (the pattern allowed e.g. February 30 or year 0)."""
+    if _MAYBE_NO_DATE.search(text) is None:
+        return True
     try:
         for day in set(re.findall(r"^.{10}", text, re.M)):
             date.fromisoformat(day)
@@ -118,7 +123,10 @@ class RowTransform:
         for column in self.json_columns:
             value = get(column)
             if value.__class__ is str:
-                row[column] = self._json(value, column, row) if value else None
+                try:
+                    row[column] = _loads(value) if value else None
+                except orjson.JSONDecodeError:
+                    self._json(value, column, row)
         return row
 
     def timestamps(self, rows: List[Row]) -> List[Row]:
