@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Callable, Dict, Iterator, Mapping, Optional, Tuple, Type
+from typing import Any, BinaryIO, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Type
 
 from source_exports.download.batch import RecordBatch
 from source_exports.download.parquet_batches import parquet_batches
@@ -22,11 +22,13 @@ from source_exports.download.parsers.jsonl_parser import JsonLinesParser
 from source_exports.download.parsers.junit_parser import COLUMNS as JUNIT_COLUMNS
 from source_exports.download.parsers.junit_parser import JUnitXmlParser
 from source_exports.download.parsers.parquet_parser import ParquetParser
-from source_exports.download.vectorised import csv_batches, jsonl_batches
+from source_exports.download.vectorised import csv_batches, jsonl_batches, jsonl_rows, parquet_rows
 from source_exports.errors import ConfigError
 
 Encoder = Callable[[BinaryIO, Mapping[str, Any], str], Iterator[RecordBatch]]
 """(decoded stream, metadata columns in row order, file name) → the file's rows as batches."""
+RowBlocks = Callable[[BinaryIO, Mapping[str, Any], str], Iterator[List[Dict[str, Any]]]]
+"""The same arguments → the file's rows (as the row path gives them), many at a time."""
 
 COMPRESSION_SUFFIXES: Dict[str, str] = {"gzip": ".gz", "zstd": ".zst", "bzip2": ".bz2", "xz": ".xz"}
 """Whole-file compression (by `codecs.MAGIC`'s names) → the suffix a file name then ends with. The
@@ -44,6 +46,8 @@ class Format:
     """Lowercase file-name endings that mean this format; names are built with the first."""
     encoder: Optional[Encoder] = None
     """Rows to batches in bulk for the fast read loop; None: the row path, in batches."""
+    row_blocks: Optional[RowBlocks] = None
+    """Rows in bulk for streams that work on them first (`ExportFileReader.read_chunks`); None: the row path."""
     typed_values: bool = True
     """False when every value is text (CSV): schema inference then keeps strings."""
     extra_columns: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
@@ -72,9 +76,9 @@ FORMATS: Dict[str, Format] = {
             extra_columns={EXTRA_VALUES_COLUMN: EXTRA_VALUES_SCHEMA},
         ),
         Format("json", JsonParser, (".json",)),
-        Format("jsonl", JsonLinesParser, (".jsonl", ".ndjson"), encoder=jsonl_batches),
+        Format("jsonl", JsonLinesParser, (".jsonl", ".ndjson"), encoder=jsonl_batches, row_blocks=jsonl_rows),
         Format("junit_xml", JUnitXmlParser, (".xml",), columns=JUNIT_COLUMNS),
-        Format("parquet", ParquetParser, (".parquet",), encoder=parquet_batches),
+        Format("parquet", ParquetParser, (".parquet",), encoder=parquet_batches, row_blocks=parquet_rows),
     )
 }
 

@@ -91,8 +91,16 @@ class ExportFileReader:
         """The file's rows as `RecordBatch`es, encoded in bulk; same values and order as `read`."""
         return self._batches(export, lambda: self._download(export))
 
-    def read_many(self, exports: Iterable[ExportFile], concurrency: int = 8, batches: bool = False) -> Iterator[Any]:
-        """Rows (or batches, as `records`) of many files, strictly in input order.
+    def read_chunks(self, export: ExportFile, size: int) -> Iterator[List[Row]]:
+        """The rows `read` gives, in lists of up to `size` (read a block at a time where the format
+        can: `Format.row_blocks`), for streams that work on many rows at once before writing them."""
+        return self._chunks(export, lambda: self._download(export), size)
+
+    def read_many(
+        self, exports: Iterable[ExportFile], concurrency: int = 8, batches: bool = False, chunks: Optional[int] = None
+    ) -> Iterator[Any]:
+        """Rows (or batches, as `records`, or lists of rows, as `read_chunks(export, chunks)`) of many files,
+        strictly in input order.
 
         Up to `concurrency` files are downloaded ahead by a bounded thread pool into spooled
         temporary files (small bodies stay in memory, larger ones go to disk), so many small
@@ -102,11 +110,15 @@ class ExportFileReader:
         """
         for export, future in ahead(exports, self.spool, concurrency, discard=_close):
             with future.result() as spool:
-                yield from self.read_spooled(export, spool, batches)
+                yield from self.read_spooled(export, spool, batches, chunks)
 
-    def read_spooled(self, export: ExportFile, spool: IO[bytes], batches: bool = False) -> Iterator[Any]:
-        """The rows (or batches, as `records`) of a file `spool` downloaded; the caller closes the spool."""
+    def read_spooled(
+        self, export: ExportFile, spool: IO[bytes], batches: bool = False, chunks: Optional[int] = None
+    ) -> Iterator[Any]:
+        """The rows (or batches, or chunks, as `read_many`) of a file `spool` downloaded; the caller closes it."""
         opener = _reopen(spool)
+        if chunks is not None:
+            return self._chunks(export, opener, chunks)
         if batches:
             return self._batches(export, opener)
         return self._rows(export, opener)
@@ -210,6 +222,51 @@ class ExportFileReader:
                 raise unparseable(export, error, done + 1) from error
         rows = self._rows(export, opener, refetches=refetches)
         yield from in_batches(itertools.islice(rows, done, None), self.batch_rows)
+
+    def _chunks(self, export: ExportFile, opener: Callable[[], ContextManager[Any]], size: int) -> Iterator[List[Row]]:
+        """As `_batches`, with the format's row blocks instead of its encoder; the row path from the first
+        row they cannot reproduce, and for formats without them."""
+        blocks = get_format(export.format).row_blocks
+        done = 0
+        refetches = 1
+        if blocks is not None and not ({FILE_COLUMN, ROW_COLUMN} & set(export.metadata)):
+            tail = {FILE_COLUMN: export.name, ROW_COLUMN: ROW_NUMBER, **export.metadata}
+            started = time.monotonic()
+            try:
+                with opener() as body:
+                    decoded = open_decoded(body, export.name)
+                    refuse_error_page(decoded, body, export.name, export.format)
+                    for block in blocks(decoded, tail, export.name):
+                        for start in range(0, len(block), size):
+                            chunk = block[start : start + size]
+                            done += len(chunk)
+                            yield chunk
+                    self._log_done(export, body, done, started)
+                return
+            except Unsupported as why:
+                self.logger.info(f"{export.name}: reading row by row from row {done + 1} ({why})")
+            except CorruptFileError as error:
+                if done:
+                    raise
+                self.logger.warning(f"{export.name}: {error.message}; downloading it again")
+                opener, refetches = functools.partial(self._download, export), 0
+            except ExportsError:
+                raise
+            except PARSER_FAILURES as error:
+                raise unparseable(export, error, done + 1) from error
+        chunk: List[Row] = []
+        try:  # a failing row comes out after the rows before it, as on the row path
+            for row in itertools.islice(self._rows(export, opener, refetches=refetches), done, None):
+                chunk.append(row)
+                if len(chunk) >= size:
+                    yield chunk
+                    chunk = []
+        except Exception:
+            if chunk:
+                yield chunk
+            raise
+        if chunk:
+            yield chunk
 
     def _move_aside(self, row: Row, reserved: frozenset, file_name: str, warned: set) -> Row:
         """A data column named like a metadata column keeps its values under a free `<name>_2`."""

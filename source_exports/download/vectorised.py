@@ -17,7 +17,7 @@ import array
 import csv
 import io
 import logging
-from typing import Any, BinaryIO, Dict, Iterator, List, Mapping, NamedTuple, Tuple
+from typing import AbstractSet, Any, BinaryIO, Dict, Iterator, List, Mapping, NamedTuple, Tuple
 
 import orjson
 
@@ -25,6 +25,7 @@ from source_exports.download.batch import RecordBatch
 from source_exports.download.columns import describe, renamed, unique_names
 from source_exports.download.limits import current, deeper_lines_possible, nesting_depth
 from source_exports.download.parsers.csv_parser import EXTRA_VALUES_COLUMN
+from source_exports.download.parsers.parquet_parser import ParquetParser
 from source_exports.download.quotes import QuoteCheck
 
 LOGGER = logging.getLogger("airbyte")
@@ -250,6 +251,52 @@ def jsonl_batches(stream: BinaryIO, tail: Mapping[str, Any], file_name: str) -> 
     before_text = b"".join(item + b"," for item in before) + row_key
     tail_keys = set(tail)
     after_text = b"".join(b"," + item for item in after) + b"}"
+    done = 0
+    for lines, values in jsonl_blocks(stream, tail_keys):
+        yield RecordBatch(  # a Python loop, but no pyarrow: importing it costs JSON Lines ~48 MB of RSS
+            [
+                line[:-1] + (b"," if value else b"") + before_text + str(number).encode() + after_text
+                for number, (line, value) in enumerate(zip(lines, values), start=done + 1)
+            ],
+            columns=tail_keys.union(*values),
+        )
+        done += len(lines)
+
+
+def jsonl_rows(stream: BinaryIO, tail: Mapping[str, Any], file_name: str) -> Iterator[List[Dict[str, Any]]]:
+    """The rows the row path gives for a JSON Lines stream, metadata added, a block of lines at a time:
+    for streams that work on the rows before writing them (no generator step per row)."""
+    return with_tail((values for _, values in jsonl_blocks(stream, set(tail))), tail)
+
+
+def parquet_rows(stream: BinaryIO, tail: Mapping[str, Any], file_name: str) -> Iterator[List[Dict[str, Any]]]:
+    """As `jsonl_rows`, for Parquet: the row parser's rows a batch at a time."""
+    return with_tail(ParquetParser().parse_blocks(stream, file_name), tail, set(tail))
+
+
+def with_tail(
+    blocks: Iterator[List[Dict[str, Any]]], tail: Mapping[str, Any], reserved: AbstractSet[str] = frozenset()
+) -> Iterator[List[Dict[str, Any]]]:
+    """`blocks` of rows with the metadata `tail` appended as the reader appends it; `Unsupported` before a
+    block of which a row has a `reserved` key (the row path renames it)."""
+    row_column = next(key for key, value in tail.items() if value is ROW_NUMBER)
+    done = 0
+    for rows in blocks:
+        if reserved and not all(map(reserved.isdisjoint, rows)):
+            raise Unsupported(f"a row after row {done} has a metadata column's name")
+        for number, row in enumerate(rows, start=done + 1):
+            row.update(tail)
+            row[row_column] = number
+        done += len(rows)
+        yield rows
+
+
+def jsonl_blocks(stream: BinaryIO, reserved: AbstractSet[str]) -> Iterator[Tuple[List[bytes], List[Dict[str, Any]]]]:
+    """The non-blank lines of each block of a JSON Lines stream (stripped) and the objects they hold.
+
+    Each line is parsed on its own, as the row path parses it; `Unsupported` for what only the row path
+    reproduces: over-long or over-deep lines, vertical tabs and form feeds, non-objects, `reserved` keys.
+    """
     limits = current()
     depth_limit, line_limit = limits.max_nesting_depth, limits.max_record_bytes
     done = 0
@@ -289,17 +336,9 @@ def jsonl_batches(stream: BinaryIO, tail: Mapping[str, Any], file_name: str) -> 
                 values = list(map(orjson.loads, lines))
             except orjson.JSONDecodeError as error:
                 raise Unsupported(f"invalid JSON after row {done}") from error
-            if set(map(type, values)) != {dict} or not all(map(tail_keys.isdisjoint, values)):
+            if set(map(type, values)) != {dict} or not all(map(reserved.isdisjoint, values)):
                 raise Unsupported(f"a line after row {done} needs the row path")
-            batch = RecordBatch(  # a Python loop, but no pyarrow: importing it costs JSON Lines ~48 MB of RSS
-                [
-                    line[:-1] + (b"," if value else b"") + before_text + str(number).encode() + after_text
-                    for number, (line, value) in enumerate(zip(lines, values), start=done + 1)
-                ],
-                columns=tail_keys.union(*values),
-            )
             done += len(lines)
-            yield batch
+            yield lines, values
         if not block:
             return
-

@@ -108,3 +108,57 @@ def test_given_fuzzed_json_lines_when_read_both_ways_then_rows_are_identical(see
 
     assert fast_path == row_path
     assert vectorised_rows == len(row_path[0])
+
+
+def read_chunked(data: bytes, block_size: int, size: int = 2) -> Tuple[Any, Any]:
+    """(row path outcome, `read_chunks` outcome), rows as item lists (the dicts themselves, unserialised)."""
+    reader = ExportFileReader(fetcher=BytesFetcher(data))
+    export = ExportFile("f.jsonl", mint=lambda: "unused", format="jsonl", metadata={"job": "j1", "note": None})
+
+    def chunked_rows():
+        for chunk in reader.read_chunks(export, size):
+            assert chunk
+            yield from chunk
+
+    old = vectorised.JSONL_BLOCK_SIZE
+    vectorised.JSONL_BLOCK_SIZE = block_size
+    try:
+        return outcome(lambda: reader.read(export)), outcome(chunked_rows)
+    finally:
+        vectorised.JSONL_BLOCK_SIZE = old
+
+
+@pytest.mark.parametrize("data", list(CASES.values()), ids=list(CASES))
+@pytest.mark.parametrize("block_size", [7, 64, 1 << 20])
+def test_given_tricky_json_lines_when_read_in_chunks_then_the_rows_and_errors_of_the_row_path(data, block_size):
+    row_path, chunked = read_chunked(data, block_size)
+
+    assert chunked == row_path
+
+
+def test_given_many_lines_when_read_in_chunks_then_rows_are_numbered_across_blocks_like_the_row_path():
+    rng = random.Random(3)
+    data = b"".join(orjson.dumps({"i": i, "s": "x" * rng.randrange(40)}) + b"\n" for i in range(500))
+    row_path, chunked = read_chunked(data, block_size=256, size=7)
+
+    assert chunked == row_path and len(chunked[0]) == 500
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"a":1}\n{"a":[[[[[1]]]]]}\n{"a":3}\n',  # deeper than 4
+        b'{"a":1}\n{"a":"' + b"x" * (70 * 1024) + b'"}\n{"a":3}\n',  # longer than 64 KiB
+    ],
+    ids=["too deep", "too long"],
+)
+def test_given_a_line_past_the_file_limits_when_read_in_chunks_then_the_row_paths_error_after_the_rows_before(data):
+    from source_exports.download import limits
+
+    limits.configure(limits.FileLimits(max_record_bytes=64 * 1024, max_field_bytes=64 * 1024, max_nesting_depth=4))
+    try:
+        row_path, chunked = read_chunked(data, block_size=1 << 17)
+    finally:
+        limits.configure(limits.DEFAULTS)
+
+    assert chunked == row_path and row_path[1] and "file_limits" in row_path[1] and len(row_path[0]) == 1

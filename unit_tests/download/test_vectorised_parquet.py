@@ -216,3 +216,35 @@ def test_given_float_and_string_columns_with_nulls_when_encoded_then_pandas_is_n
     )
 
     assert probe.stdout.strip() == b"False"
+
+
+def read_chunked(data: bytes, metadata: Optional[dict] = None, size: int = 2) -> Tuple[Any, Any]:
+    """(row path outcome, `read_chunks` outcome), each row's JSON bytes; batches of 3 rows."""
+    reader = ExportFileReader(fetcher=BytesFetcher(data))
+    export = ExportFile("f.parquet", mint=lambda: "unused", format="parquet", metadata=metadata or {"job": "j1"})
+
+    def chunked_rows():
+        for chunk in reader.read_chunks(export, size):
+            assert 0 < len(chunk) <= size
+            yield from chunk
+
+    old = ParquetParser.batch_size
+    ParquetParser.batch_size = 3
+    try:
+        return outcome(lambda: reader.read(export), encode_row), outcome(chunked_rows, encode_row)
+    finally:
+        ParquetParser.batch_size = old
+
+
+def test_given_tricky_parquet_files_when_read_in_chunks_then_the_rows_and_errors_of_the_row_path():
+    bad = pa.Array.from_buffers(pa.string(), 1, [None, pa.py_buffer(b"\0\0\0\0\2\0\0\0"), pa.py_buffer(b"\xff\xfe")])
+    files = {
+        "every type": parquet_bytes(every_type_table(), row_group_size=4),
+        "metadata names": parquet_bytes(pa.table({"job": ["a", "b", "c", "d"], "_ab_source_row": [1, 2, 3, 4]})),
+        "invalid UTF-8 later": parquet_bytes(pa.concat_tables([pa.table({"s": ["ok"] * 5}), pa.table({"s": bad})])),
+        "duplicate names": parquet_bytes(pa.Table.from_arrays([pa.array([1, 2]), pa.array([3, 4])], names=["x"] * 2)),
+        "garbage": b"not parquet at all",
+    }
+    for name, data in files.items():
+        row_path, chunked = read_chunked(data)
+        assert chunked == row_path, name

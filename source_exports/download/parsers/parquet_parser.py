@@ -193,6 +193,11 @@ class ParquetParser(RecordParser):
     batch_size = 2_000
 
     def parse_records(self, stream: BinaryIO, file_name: str, logger: logging.Logger) -> Iterator[Row]:
+        for block in self.parse_blocks(stream, file_name):
+            yield from block
+
+    def parse_blocks(self, stream: BinaryIO, file_name: str) -> Iterator[List[Row]]:
+        """The rows of `parse_records`, a batch at a time."""
         import pyarrow as pa
 
         def unreadable(error: Exception) -> Exception:
@@ -203,10 +208,11 @@ class ParquetParser(RecordParser):
             row = 0
             try:
                 for batch in bounded_batches(parquet, self.batch_size, file_name):
-                    for record in batch_rows(batch):
-                        row += 1
-                        for column in convert:
+                    records = batch_rows(batch)
+                    for column in convert:
+                        for record in records:
                             record[column] = to_json_value(record[column])
-                        yield record
+                    row += len(records)
+                    yield records
             except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as error:  # invalid UTF-8 in a string column
                 raise RecordParseError(f"Corrupt Parquet data ({error})", file=file_name, row=row + 1) from error

@@ -19,7 +19,7 @@ class RecordingReader:
     def __init__(self):
         self.files = []
 
-    def read(self, export_file):
+    def read_chunks(self, export_file, size):
         self.files.append(export_file)
         return iter(())
 

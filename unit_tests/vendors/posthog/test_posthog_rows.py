@@ -68,3 +68,43 @@ def test_given_many_spellings_when_respelled_then_same_as_normalise_timestamp():
     assert [respell_timestamp(text) for text in texts] == [normalise_timestamp(text) for text in texts]
     assert respell_timestamp("2025-01-01 00:00:00.086401+00:00") == "2025-01-01T00:00:00.086401Z"
     assert respell_timestamp("2025-01-01 00:00:00+00:00") == "2025-01-01T00:00:00.000000Z"
+
+
+def test_given_columns_of_every_spelling_when_respelled_together_then_same_as_value_by_value():
+    import random
+
+    from source_exports.vendors.posthog.rows import respell_timestamp, respell_timestamps
+    from unit_tests.vendors.posthog.test_posthog_windows import spellings
+
+    rng = random.Random(7)
+    utc = ["2025-01-01 00:00:00.086401+00:00", "2025-01-31T23:59:59+00:00", "2024-02-29 12:00:00.000001+00:00"]
+    odd = [
+        "2025-02-30 00:00:00+00:00",  # the pattern allows it; the date check does not
+        "2023-02-29 00:00:00.000000+00:00",
+        "0000-01-01 00:00:00+00:00",
+        "2025-01-01 24:00:00+00:00",
+        "2025-01-01 00:00:00.000000+00:00\n2025-01-01 00:00:00+00:00",  # two stamps in one value
+        "2025-01-01  00:00:00+00:00",
+        "２０２５-01-01 00:00:00+00:00",
+        "",
+        None,
+        17,
+    ]
+    for _ in range(300):
+        column = [rng.choice(utc) for _ in range(rng.randrange(1, 30))]
+        if rng.random() < 0.5:
+            column[rng.randrange(len(column))] = rng.choice(odd + [spellings(rng)])
+        expected = [value if value.__class__ is not str else respell_timestamp(value) or value for value in column]
+        assert respell_timestamps(column) == expected
+    assert respell_timestamps([]) == []
+
+
+def test_given_rows_when_transformed_in_two_steps_then_same_as_row_by_row():
+    rows = [
+        {"properties": '{"a": 1.0, "b": "\\u00fc"}', "timestamp": "2025-01-01 00:00:00+00:00", "set": ""},
+        {"properties": None, "timestamp": None, "created_at": "2025-01-01 00:00:00.5+00:00"},
+        {"timestamp": "not a time", "_inserted_at": "2025-03-01T00:00:00.000001+00:00"},
+    ]
+    transform = RowTransform("events", "posthog_events")
+    one_by_one = [transform(dict(row)) for row in rows]
+    assert transform.timestamps([transform.objects(dict(row)) for row in rows]) == one_by_one

@@ -79,10 +79,13 @@ class StubReader:
         for row in (1, 2):
             yield {"uuid": f"{export_file.name}-{row}", "properties": "{}", "_ab_export_id": export_id}
 
-    def read_many(self, export_files, concurrency, batches=None):
-        assert batches is False  # the stream transforms every row itself
+    def read_chunks(self, export_file, size):
+        yield list(self.read(export_file))
+
+    def read_many(self, export_files, concurrency, chunks=None):
+        assert chunks  # the stream transforms the rows itself, in chunks
         for export_file in export_files:
-            yield from self.read(export_file)
+            yield from self.read_chunks(export_file, chunks)
 
 
 @pytest.fixture(autouse=True)
