@@ -85,6 +85,25 @@ def test_given_a_fresh_process_when_the_command_starts_up_then_serpyco_and_the_p
     assert found["cdk"] == ["airbyte_cdk.sources.abstract_source", "airbyte_cdk.entrypoint"]
 
 
+DEFERRED = """
+import json, sys
+from source_exports import startup
+startup.install()
+import source_exports.run, source_exports.source
+before = any(name.startswith("airbyte_cdk.sources.declarative") for name in sys.modules)
+from airbyte_cdk import AbstractSource, __version__
+from airbyte_cdk.sources.abstract_source import AbstractSource as Defined
+after = any(name.startswith("airbyte_cdk.sources.declarative") for name in sys.modules)
+print(json.dumps({"before": before, "after": after, "same": AbstractSource is Defined, "version": __version__}))
+"""
+
+
+def test_given_the_command_start_up_then_the_cdk_framework_is_loaded_only_when_a_name_of_the_package_is_used():
+    done = subprocess.run([sys.executable, "-c", DEFERRED], capture_output=True, text=True, cwd=REPO, check=True)
+    found = json.loads(done.stdout)
+    assert found == {"before": False, "after": True, "same": True, "version": importlib.metadata.version("airbyte-cdk")}
+
+
 def test_given_the_installed_command_then_its_entry_point_is_the_start_up():
     scripts = importlib.metadata.entry_points(group="console_scripts")
     (command,) = [point for point in scripts if point.name == "source-exports"]
