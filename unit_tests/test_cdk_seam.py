@@ -59,6 +59,7 @@ print(json.dumps({{
     "fast": [getattr(reader, "__wrapped__", None) is cdk_seam.fast_attributes_doc for reader in readers],
     "stock": [getattr(reader, "__wrapped__", None) is attributes_doc.get_attributes_doc for reader in readers],
     "pool": os.environ.get("ARROW_DEFAULT_MEMORY_POOL"),
+    "s3": "pyarrow._s3fs" in sys.modules and sys.modules["pyarrow._s3fs"] is None,
     "cdk": [AbstractSource._read_stream.__module__, AirbyteEntrypoint.run.__module__],
 }}))
 """
@@ -74,14 +75,14 @@ def probe(before: str) -> dict:
 def test_given_a_fresh_process_when_the_package_is_imported_then_nothing_is_patched():
     found = probe(before="")
     assert found["fast"] == [False, False, False] and found["stock"] == [True, True, True]
-    assert found["pool"] is None
+    assert found["pool"] is None and found["s3"] is False
     assert found["cdk"] == ["airbyte_cdk.sources.abstract_source", "airbyte_cdk.entrypoint"]
 
 
 def test_given_a_fresh_process_when_the_command_starts_up_then_serpyco_and_the_pool_are_set_before_the_cdk():
     found = probe(before="from source_exports import startup; startup.install()")
     assert found["fast"] == [True, True, True]
-    assert found["pool"] == "jemalloc"
+    assert found["pool"] == "jemalloc" and found["s3"] is True
     assert found["cdk"] == ["airbyte_cdk.sources.abstract_source", "airbyte_cdk.entrypoint"]
 
 
