@@ -105,6 +105,26 @@ def test_given_the_command_start_up_then_the_cdk_framework_is_loaded_only_when_a
     assert found == {"before": False, "after": True, "same": True, "version": importlib.metadata.version("airbyte-cdk")}
 
 
+WARNINGS = """
+import json, warnings
+{before}
+import source_exports.run, source_exports.source
+filters = sorted({{(action, kind.__name__) for action, _, kind, module, _ in warnings.filters if module is None}})
+print(json.dumps({{"filters": filters, "format": warnings.formatwarning("text", UserWarning, "file.py", 1)}}))
+"""
+
+
+def test_given_the_command_start_up_then_the_warnings_settings_are_those_the_full_cdk_import_makes():
+    def settings(before: str) -> dict:
+        script = WARNINGS.format(before=before)
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, check=True)
+        return json.loads(done.stdout)
+
+    deferred = settings("from source_exports import startup; startup.install()")
+    assert deferred == settings("import airbyte_cdk")
+    assert deferred["format"] == "UserWarning: text\n"
+
+
 def test_given_the_installed_command_then_its_entry_point_is_the_start_up():
     scripts = importlib.metadata.entry_points(group="console_scripts")
     (command,) = [point for point in scripts if point.name == "source-exports"]
