@@ -8,7 +8,8 @@ For each format (CSV, gzip CSV, JSON Lines, Parquet) the same deterministic file
 - the lean reference (`bench.lean`): stream → stdlib csv/json → orjson RECORD lines.
 Both run on `--python` (default: this interpreter; `make bench` passes `.venv-latest`: the runtime
 dependencies at the versions the container image installs). Each is a child process; its stdout
-is counted (RECORD lines), its peak RSS is its VmHWM. The fake servers run in a third process
+is counted (RECORD lines), its peak RSS is its VmHWM (anonymous and file-backed pages; the
+largest RssAnon polled is printed beside it). The fake servers run in a third process
 (`bench.serve`), so serving does not compete with counting for one GIL.
 Prints rows/s, MB/s (of the file), wall time and peak RSS per run (median of `--repeat` runs after
 one unmeasured warm-up run of each), and the connector/reference ratio.
@@ -54,6 +55,9 @@ class Measurement:
     file_mb: float
     cpu_seconds: float = 0.0
     """User + system CPU time of the child (all its threads): steadier than wall time on a busy machine."""
+    peak_anon_mb: float = 0.0
+    """The largest `RssAnon` polled: the child's private memory, without the pages of its libraries and
+    files (`RssFile`), which `peak_rss_mb` (VmHWM) counts too and how many the kernel maps varies."""
 
     @property
     def rows_per_second(self) -> float:
@@ -69,15 +73,17 @@ def child_env() -> Dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
 
 
-def peak_rss_mb(pid: int) -> Optional[float]:
+def memory_mb(pid: int) -> Tuple[Optional[float], Optional[float]]:
+    """(VmHWM, RssAnon) of a running process in MB: its peak resident set so far, and its anonymous part now."""
+    found: Dict[str, float] = {}
     try:
         with open(f"/proc/{pid}/status") as status:
             for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
+                if line.startswith(("VmHWM:", "RssAnon:")):
+                    found[line.split(":")[0]] = int(line.split()[1]) / 1024
     except OSError:
-        return None
-    return None
+        pass
+    return found.get("VmHWM"), found.get("RssAnon")
 
 
 def measure(command: Sequence[str], fmt: str, pipeline: str, file_mb: float) -> Measurement:
@@ -91,14 +97,13 @@ def measure(command: Sequence[str], fmt: str, pipeline: str, file_mb: float) -> 
     with tempfile.TemporaryFile(prefix="bench-stdout-", dir=OUTPUT_DIR) as output:
         started = time.perf_counter()
         child = subprocess.Popen(command, stdout=output, stderr=subprocess.PIPE, env=child_env())
-        peak = [0.0]
+        peak = [0.0, 0.0]
         done = threading.Event()
 
         def poll() -> None:
             while not done.is_set():
-                value = peak_rss_mb(child.pid)
-                if value:
-                    peak[0] = max(peak[0], value)
+                for index, value in enumerate(memory_mb(child.pid)):
+                    peak[index] = max(peak[index], value or 0.0)
                 done.wait(0.02)
 
         poller = threading.Thread(target=poll, daemon=True)
@@ -117,7 +122,7 @@ def measure(command: Sequence[str], fmt: str, pipeline: str, file_mb: float) -> 
     if code != 0 or failures:
         detail = (b"".join(failures) or b"".join(errors))[-2000:].decode(errors="replace")
         raise RuntimeError(f"{pipeline} on {fmt} failed (exit {code}): {detail}")
-    return Measurement(fmt, pipeline, rows, seconds, peak[0], file_mb, usage.ru_utime + usage.ru_stime)
+    return Measurement(fmt, pipeline, rows, seconds, peak[0], file_mb, usage.ru_utime + usage.ru_stime, peak[1])
 
 
 def count_records(output: BinaryIO) -> Tuple[int, List[bytes]]:
@@ -210,12 +215,13 @@ def run_bench(
 def median(items: List[Measurement]) -> Measurement:
     ordered = sorted(items, key=lambda item: item.seconds)
     chosen = ordered[len(ordered) // 2]
-    return Measurement(**{**asdict(chosen), "peak_rss_mb": max(item.peak_rss_mb for item in items)})
+    peaks = {name: max(getattr(item, name) for item in items) for name in ("peak_rss_mb", "peak_anon_mb")}
+    return Measurement(**{**asdict(chosen), **peaks})
 
 
 HEADER = (
     f"{'format':<15} {'pipeline':<10} {'route':<16} {'rows':>10} {'wall s':>8} {'rows/s':>10} {'MB/s':>7} "
-    f"{'peak RSS MB':>11} {'ratio':>6} {'cpu s':>7} {'cpu ratio':>9}"
+    f"{'peak RSS MB':>11} {'anon MB':>7} {'ratio':>6} {'cpu s':>7} {'cpu ratio':>9}"
 )
 
 
@@ -233,8 +239,8 @@ def print_row(result: Dict[str, Measurement], rows: int, connector_route: str) -
         where = connector_route if name == "connector" else "requests+stdlib"
         print(
             f"{item.format:<15} {name:<10} {where:<16} {item.rows:>10,} {item.seconds:>8.2f} "
-            f"{item.rows_per_second:>10,.0f} {item.mb_per_second:>7.1f} {item.peak_rss_mb:>11.0f} {ratio:>6.2f} "
-            f"{item.cpu_seconds:>7.2f} {cpu_ratio:>9.2f}",
+            f"{item.rows_per_second:>10,.0f} {item.mb_per_second:>7.1f} {item.peak_rss_mb:>11.0f} "
+            f"{item.peak_anon_mb:>7.0f} {ratio:>6.2f} {item.cpu_seconds:>7.2f} {cpu_ratio:>9.2f}",
             flush=True,
         )
         if item.rows != rows:

@@ -10,8 +10,10 @@ CDK's source differs: an upgrade is then a conscious act (README.md, "Upgrading 
   logger, message queue and the transformer's flags through the accessors below.
 - `run.ExportsEntrypoint.run` mirrors the `read` branch of `AirbyteEntrypoint.run` and drains the
   entrypoint's queue through `entrypoint_queue`.
-- `speed_up_serpyco` hands serpyco-rs a faster attribute-doc reader. Only the `source-exports`
-  command applies it (`startup.main`): importing `source_exports` patches nothing.
+- `speed_up_serpyco` hands serpyco-rs a faster attribute-doc reader, and `defer_package_init`
+  skips the package `__init__` of airbyte-cdk (its declarative framework) until a name of it is
+  used. Only the `source-exports` command applies them (`startup.main`): importing
+  `source_exports` patches nothing.
 
 This module imports neither airbyte-cdk nor pyarrow at import time: `startup.main` uses it before
 either is loaded.
@@ -23,8 +25,11 @@ import ast
 import functools
 import hashlib
 import importlib
+import importlib.util
 import inspect
 import linecache
+import sys
+import warnings
 from typing import Any, Dict, Iterable, List, Optional
 
 CDK_VERSION = "7.39.1"
@@ -185,3 +190,42 @@ def speed_up_serpyco() -> None:
     cached = functools.cache(fast_attributes_doc)
     for module in modules:
         module.get_attributes_doc = cached
+
+
+# --- the airbyte_cdk package ----------------------------------------------------------------
+#
+# `airbyte_cdk/__init__.py` imports the whole declarative (low-code) framework: ~900 modules,
+# pydantic models of the manifest schema, jinja2, PyJWT and `cryptography` (whose Rust library
+# alone keeps ~8 MB resident). The connector imports only submodules (`airbyte_cdk.models`,
+# `airbyte_cdk.sources.streams`, ...), none of which needs the framework.
+
+
+def defer_package_init() -> None:
+    """Load `airbyte_cdk`'s submodules without its package `__init__` until a name of the package itself is asked for.
+
+    The package is put in `sys.modules` uninitialised, with a module `__getattr__`: a submodule
+    being imported is found as usual, and any other name (`from airbyte_cdk import X`,
+    `airbyte_cdk.__version__`) runs the real `__init__` first, so every name the package offers
+    is still there. The framework's import changes two process-wide settings, made here the same
+    way so a command's stderr stays the same: SyntaxWarnings ignored, warnings printed as
+    `Category: message`. Call before anything imports airbyte-cdk; a no-op after.
+    """
+    if "airbyte_cdk" in sys.modules:
+        return
+    spec = importlib.util.find_spec("airbyte_cdk")
+    if spec is None or spec.loader is None:
+        return
+    package = importlib.util.module_from_spec(spec)
+
+    def initialise_on_first_use(name: str) -> Any:
+        submodule = sys.modules.get(f"airbyte_cdk.{name}")
+        if submodule is not None:  # `import airbyte_cdk.a.b as c` while airbyte_cdk.a is being imported
+            return submodule
+        del package.__getattr__
+        spec.loader.exec_module(package)
+        return getattr(package, name)
+
+    package.__getattr__ = initialise_on_first_use  # type: ignore[attr-defined]
+    sys.modules["airbyte_cdk"] = package
+    warnings.filterwarnings("ignore", category=SyntaxWarning)
+    warnings.formatwarning = lambda message, category, *args, **kwargs: f"{category.__name__}: {message}\n"

@@ -4,25 +4,43 @@ Memory: pyarrow (26) allocates from mimalloc by default, which keeps ~12 MB more
 jemalloc on the CSV and Parquet readers (docs/performance.md), so `install()` asks for jemalloc
 unless `ARROW_DEFAULT_MEMORY_POOL` is already set.
 
-Time: every `source-exports` command imports airbyte-cdk, which takes about a second; almost half
-of it is serpyco-rs reading attribute docstrings, which `cdk_seam.speed_up_serpyco` makes fast.
+Time and memory: every `source-exports` command imports airbyte-cdk, which took about a second;
+almost half of it was serpyco-rs reading attribute docstrings, which `cdk_seam.speed_up_serpyco`
+makes fast, and the package `__init__` loads the CDK's declarative framework, which no command of
+this connector uses: `cdk_seam.defer_package_init` skips it (~22 MB resident, ~0.4 s).
 
-Both change the process, so only the command applies them (`main`, the console script), never an
-import of the package.
+pyarrow's remote filesystems (S3, GCS, Azure, HDFS), which `pyarrow.parquet` imports through
+`pyarrow.fs` and the connector never uses (it reads files over HTTP), are not loaded: S3 alone
+loads `libarrow_s3` and the AWS SDK, ~8 MB resident (`skip_remote_filesystems`).
+
+All of these change the process, so only the command applies them (`main`, the console script),
+never an import of the package.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from typing import List, Optional
 
 from source_exports import cdk_seam
 
+REMOTE_FILESYSTEMS = ("pyarrow._s3fs", "pyarrow._gcsfs", "pyarrow._azurefs", "pyarrow._hdfs")
+"""pyarrow's remote filesystem modules; `pyarrow.fs` lists a filesystem whose module fails to import as not built."""
+
+
+def skip_remote_filesystems() -> None:
+    """Make importing pyarrow's remote filesystems fail (None in `sys.modules`); before pyarrow is imported."""
+    for name in REMOTE_FILESYSTEMS:
+        sys.modules.setdefault(name, None)
+
 
 def install() -> None:
-    """Choose pyarrow's allocator and speed up serpyco-rs; before airbyte-cdk or pyarrow is imported."""
+    """pyarrow's allocator and filesystems, serpyco-rs, the CDK's framework; before either is imported."""
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
     cdk_seam.speed_up_serpyco()
+    cdk_seam.defer_package_init()
+    skip_remote_filesystems()
 
 
 def main(argv: Optional[List[str]] = None) -> None:

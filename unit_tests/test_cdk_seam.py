@@ -59,6 +59,7 @@ print(json.dumps({{
     "fast": [getattr(reader, "__wrapped__", None) is cdk_seam.fast_attributes_doc for reader in readers],
     "stock": [getattr(reader, "__wrapped__", None) is attributes_doc.get_attributes_doc for reader in readers],
     "pool": os.environ.get("ARROW_DEFAULT_MEMORY_POOL"),
+    "s3": "pyarrow._s3fs" in sys.modules and sys.modules["pyarrow._s3fs"] is None,
     "cdk": [AbstractSource._read_stream.__module__, AirbyteEntrypoint.run.__module__],
 }}))
 """
@@ -74,15 +75,54 @@ def probe(before: str) -> dict:
 def test_given_a_fresh_process_when_the_package_is_imported_then_nothing_is_patched():
     found = probe(before="")
     assert found["fast"] == [False, False, False] and found["stock"] == [True, True, True]
-    assert found["pool"] is None
+    assert found["pool"] is None and found["s3"] is False
     assert found["cdk"] == ["airbyte_cdk.sources.abstract_source", "airbyte_cdk.entrypoint"]
 
 
 def test_given_a_fresh_process_when_the_command_starts_up_then_serpyco_and_the_pool_are_set_before_the_cdk():
     found = probe(before="from source_exports import startup; startup.install()")
     assert found["fast"] == [True, True, True]
-    assert found["pool"] == "jemalloc"
+    assert found["pool"] == "jemalloc" and found["s3"] is True
     assert found["cdk"] == ["airbyte_cdk.sources.abstract_source", "airbyte_cdk.entrypoint"]
+
+
+DEFERRED = """
+import json, sys
+from source_exports import startup
+startup.install()
+import source_exports.run, source_exports.source
+before = any(name.startswith("airbyte_cdk.sources.declarative") for name in sys.modules)
+from airbyte_cdk import AbstractSource, __version__
+from airbyte_cdk.sources.abstract_source import AbstractSource as Defined
+after = any(name.startswith("airbyte_cdk.sources.declarative") for name in sys.modules)
+print(json.dumps({"before": before, "after": after, "same": AbstractSource is Defined, "version": __version__}))
+"""
+
+
+def test_given_the_command_start_up_then_the_cdk_framework_is_loaded_only_when_a_name_of_the_package_is_used():
+    done = subprocess.run([sys.executable, "-c", DEFERRED], capture_output=True, text=True, cwd=REPO, check=True)
+    found = json.loads(done.stdout)
+    assert found == {"before": False, "after": True, "same": True, "version": importlib.metadata.version("airbyte-cdk")}
+
+
+WARNINGS = """
+import json, warnings
+{before}
+import source_exports.run, source_exports.source
+filters = sorted({{(action, kind.__name__) for action, _, kind, module, _ in warnings.filters if module is None}})
+print(json.dumps({{"filters": filters, "format": warnings.formatwarning("text", UserWarning, "file.py", 1)}}))
+"""
+
+
+def test_given_the_command_start_up_then_the_warnings_settings_are_those_the_full_cdk_import_makes():
+    def settings(before: str) -> dict:
+        script = WARNINGS.format(before=before)
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, check=True)
+        return json.loads(done.stdout)
+
+    deferred = settings("from source_exports import startup; startup.install()")
+    assert deferred == settings("import airbyte_cdk")
+    assert deferred["format"] == "UserWarning: text\n"
 
 
 def test_given_the_installed_command_then_its_entry_point_is_the_start_up():
