@@ -18,6 +18,7 @@ from typing import (
     BinaryIO,
     Callable,
     ContextManager,
+    Generator,
     Iterable,
     Iterator,
     List,
@@ -59,6 +60,15 @@ class ExportFile:
     format: str
     metadata: Mapping[str, Any] = field(default_factory=dict)
     on_size: Optional[SizeListener] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Resume:
+    """Where the row path takes over a file the bulk readers left: after `done` rows, through `opener`."""
+
+    done: int
+    opener: Callable[[], ContextManager[Any]]
+    refetches: int
 
 
 class ExportFileReader:
@@ -195,68 +205,33 @@ class ExportFileReader:
 
     def _batches(self, export: ExportFile, opener: Callable[[], ContextManager[Any]]) -> Iterator[RecordBatch]:
         encoder = get_format(export.format).encoder
-        done = 0
-        refetches = 1
-        if encoder is not None and not ({FILE_COLUMN, ROW_COLUMN} & set(export.metadata)):
-            tail = {FILE_COLUMN: export.name, ROW_COLUMN: ROW_NUMBER, **export.metadata}
-            started = time.monotonic()
-            try:
-                with opener() as body:
-                    decoded = open_decoded(body, export.name)
-                    refuse_error_page(decoded, body, export.name, export.format)
-                    for batch in encoder(decoded, tail, export.name):
-                        done += len(batch)
-                        yield batch
-                    self._log_done(export, body, done, started)
-                return
-            except Unsupported as why:
-                self.logger.info(f"{export.name}: reading row by row from row {done + 1} ({why})")
-            except CorruptFileError as error:
-                if done:
-                    raise
-                self.logger.warning(f"{export.name}: {error.message}; downloading it again")
-                opener, refetches = functools.partial(self._download, export), 0
-            except ExportsError:
-                raise
-            except PARSER_FAILURES as error:  # e.g. orjson refusing a Parquet value nested too deep
-                raise unparseable(export, error, done + 1) from error
-        rows = self._rows(export, opener, refetches=refetches)
-        yield from in_batches(itertools.islice(rows, done, None), self.batch_rows)
+        resume: Optional[Resume] = Resume(0, opener, 1)
+        if encoder is not None and self._bulk_applies(export):
+            resume = yield from self._bulk(export, opener, encoder)
+        if resume is None:
+            return
+        rows = self._rows(export, resume.opener, refetches=resume.refetches)
+        yield from in_batches(itertools.islice(rows, resume.done, None), self.batch_rows)
 
     def _chunks(self, export: ExportFile, opener: Callable[[], ContextManager[Any]], size: int) -> Iterator[List[Row]]:
         """As `_batches`, with the format's row blocks instead of its encoder; the row path from the first
         row they cannot reproduce, and for formats without them."""
         blocks = get_format(export.format).row_blocks
-        done = 0
-        refetches = 1
-        if blocks is not None and not ({FILE_COLUMN, ROW_COLUMN} & set(export.metadata)):
-            tail = {FILE_COLUMN: export.name, ROW_COLUMN: ROW_NUMBER, **export.metadata}
-            started = time.monotonic()
-            try:
-                with opener() as body:
-                    decoded = open_decoded(body, export.name)
-                    refuse_error_page(decoded, body, export.name, export.format)
-                    for block in blocks(decoded, tail, export.name):
-                        for start in range(0, len(block), size):
-                            chunk = block[start : start + size]
-                            done += len(chunk)
-                            yield chunk
-                    self._log_done(export, body, done, started)
-                return
-            except Unsupported as why:
-                self.logger.info(f"{export.name}: reading row by row from row {done + 1} ({why})")
-            except CorruptFileError as error:
-                if done:
-                    raise
-                self.logger.warning(f"{export.name}: {error.message}; downloading it again")
-                opener, refetches = functools.partial(self._download, export), 0
-            except ExportsError:
-                raise
-            except PARSER_FAILURES as error:
-                raise unparseable(export, error, done + 1) from error
+        resume: Optional[Resume] = Resume(0, opener, 1)
+        if blocks is not None and self._bulk_applies(export):
+
+            def chunked(decoded: BinaryIO, tail: Mapping[str, Any], name: str) -> Iterator[List[Row]]:
+                for block in blocks(decoded, tail, name):
+                    for start in range(0, len(block), size):
+                        yield block[start : start + size]
+
+            resume = yield from self._bulk(export, opener, chunked)
+        if resume is None:
+            return
+        rows = self._rows(export, resume.opener, refetches=resume.refetches)
         chunk: List[Row] = []
         try:  # a failing row comes out after the rows before it, as on the row path
-            for row in itertools.islice(self._rows(export, opener, refetches=refetches), done, None):
+            for row in itertools.islice(rows, resume.done, None):
                 chunk.append(row)
                 if len(chunk) >= size:
                     yield chunk
@@ -267,6 +242,45 @@ class ExportFileReader:
             raise
         if chunk:
             yield chunk
+
+    @staticmethod
+    def _bulk_applies(export: ExportFile) -> bool:
+        """The bulk readers add the metadata columns themselves, so not when the export's own metadata names them."""
+        return not ({FILE_COLUMN, ROW_COLUMN} & set(export.metadata))
+
+    def _bulk(
+        self, export: ExportFile, opener: Callable[[], ContextManager[Any]], pieces: Callable[..., Iterator[Any]]
+    ) -> Generator[Any, None, Optional[Resume]]:
+        """Yield what `pieces(decoded, tail, name)` makes of the file (batches or row lists, sized by their rows).
+
+        Returns None when the whole file was read, else where the row path takes over: after the
+        rows already yielded when the bulk reader cannot reproduce a row (`Unsupported`), or from
+        the start of a fresh download when the body was damaged before any row was yielded.
+        """
+        tail = {FILE_COLUMN: export.name, ROW_COLUMN: ROW_NUMBER, **export.metadata}
+        done = 0
+        started = time.monotonic()
+        try:
+            with opener() as body:
+                decoded = open_decoded(body, export.name)
+                refuse_error_page(decoded, body, export.name, export.format)
+                for piece in pieces(decoded, tail, export.name):
+                    done += len(piece)
+                    yield piece
+                self._log_done(export, body, done, started)
+            return None
+        except Unsupported as why:
+            self.logger.info(f"{export.name}: reading row by row from row {done + 1} ({why})")
+            return Resume(done, opener, 1)
+        except CorruptFileError as error:
+            if done:
+                raise
+            self.logger.warning(f"{export.name}: {error.message}; downloading it again")
+            return Resume(0, functools.partial(self._download, export), 0)
+        except ExportsError:
+            raise
+        except PARSER_FAILURES as error:  # e.g. orjson refusing a Parquet value nested too deep
+            raise unparseable(export, error, done + 1) from error
 
     def _move_aside(self, row: Row, reserved: frozenset, file_name: str, warned: set) -> Row:
         """A data column named like a metadata column keeps its values under a free `<name>_2`."""
