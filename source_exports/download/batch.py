@@ -48,19 +48,24 @@ def in_batches(rows: Iterable[Row], size: int) -> Iterator[RecordBatch]:
 
     An error from `rows` is raised after the rows before it have come out, as on the row path.
     """
+    return (RecordBatch.from_rows(chunk) for chunk in in_chunks(rows, size))
+
+
+def in_chunks(rows: Iterable[Row], size: int) -> Iterator[List[Row]]:
+    """`rows` in lists of `size`; an error from `rows` is raised after the rows before it have come out."""
     chunk: List[Row] = []
     try:
         for row in rows:
             chunk.append(row)
             if len(chunk) >= size:
-                yield RecordBatch.from_rows(chunk)
+                yield chunk
                 chunk = []
     except Exception:
         if chunk:
-            yield RecordBatch.from_rows(chunk)
+            yield chunk
         raise
     if chunk:
-        yield RecordBatch.from_rows(chunk)
+        yield chunk
 
 
 class RecordBatch:

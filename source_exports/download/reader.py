@@ -27,7 +27,7 @@ from typing import (
 )
 
 from source_exports.ahead import ahead
-from source_exports.download.batch import RecordBatch, in_batches
+from source_exports.download.batch import RecordBatch, in_batches, in_chunks
 from source_exports.download.codecs import open_decoded
 from source_exports.download.columns import describe, move_aside
 from source_exports.download.fetch import Fetcher, SizeListener, UrlMinter
@@ -229,19 +229,7 @@ class ExportFileReader:
         if resume is None:
             return
         rows = self._rows(export, resume.opener, refetches=resume.refetches)
-        chunk: List[Row] = []
-        try:  # a failing row comes out after the rows before it, as on the row path
-            for row in itertools.islice(rows, resume.done, None):
-                chunk.append(row)
-                if len(chunk) >= size:
-                    yield chunk
-                    chunk = []
-        except Exception:
-            if chunk:
-                yield chunk
-            raise
-        if chunk:
-            yield chunk
+        yield from in_chunks(itertools.islice(rows, resume.done, None), size)
 
     @staticmethod
     def _bulk_applies(export: ExportFile) -> bool:
