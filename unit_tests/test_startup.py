@@ -130,3 +130,19 @@ def test_given_a_pool_chosen_by_the_user_when_installed_then_it_is_kept(monkeypa
     monkeypatch.setattr(cdk_seam, "speed_up_serpyco", lambda: None)
     startup.install()
     assert startup.os.environ["ARROW_DEFAULT_MEMORY_POOL"] == "system"
+
+
+def test_given_the_default_thresholds_when_collecting_less_often_then_only_the_young_one_is_raised(monkeypatch):
+    asked = []
+    monkeypatch.setattr(startup.gc, "get_threshold", lambda: (700, 10, 10))
+    monkeypatch.setattr(startup.gc, "set_threshold", lambda *thresholds: asked.append(thresholds))
+    startup.collect_less_often()
+    assert asked == [(startup.YOUNG_THRESHOLD, 10, 10)]
+
+
+def test_given_a_higher_threshold_already_set_when_collecting_less_often_then_it_is_kept(monkeypatch):
+    asked = []
+    monkeypatch.setattr(startup.gc, "get_threshold", lambda: (50_000, 20, 5))
+    monkeypatch.setattr(startup.gc, "set_threshold", lambda *thresholds: asked.append(thresholds))
+    startup.collect_less_often()
+    assert asked == [(50_000, 20, 5)]

@@ -102,8 +102,9 @@ class ExportFileReader:
         return self._batches(export, lambda: self._download(export))
 
     def read_chunks(self, export: ExportFile, size: int) -> Iterator[List[Row]]:
-        """The rows `read` gives, in lists of up to `size` (read a block at a time where the format
-        can: `Format.row_blocks`), for streams that work on many rows at once before writing them."""
+        """The rows `read` gives, in lists of about `size` (read a block at a time where the format
+        can, `Format.row_blocks`, each block cut into equal lists: a JSON Lines block of 260 rows is one
+        list, not 200 and 60), for streams that work on many rows at once before writing them."""
         return self._chunks(export, lambda: self._download(export), size)
 
     def read_many(
@@ -221,9 +222,10 @@ class ExportFileReader:
         if blocks is not None and self._bulk_applies(export):
 
             def chunked(decoded: BinaryIO, tail: Mapping[str, Any], name: str) -> Iterator[List[Row]]:
-                for block in blocks(decoded, tail, name):
-                    for start in range(0, len(block), size):
-                        yield block[start : start + size]
+                for block in filter(None, blocks(decoded, tail, name)):
+                    step = -(-len(block) // max(1, round(len(block) / size)))  # equal parts, each under 1.5 × size
+                    for start in range(0, len(block), step):
+                        yield block[start : start + step]
 
             resume = yield from self._bulk(export, opener, chunked)
         if resume is None:

@@ -8,6 +8,7 @@ files; records carry them as objects so destinations can query them. Timestamps 
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, datetime
 from typing import Any, Dict, List, Optional, Tuple
@@ -55,14 +56,12 @@ def respell_timestamp(value: str) -> Optional[str]:
     return normalise_timestamp(value)
 
 
-_CLOCK = "(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
-_UTC_STAMP = f"[0-9]{{4}}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[ T]{_CLOCK}(?:\\.[0-9]{{6}})?\\+00:00"
-_UTC_STAMPS = re.compile(f"(?:{_UTC_STAMP}\n)*{_UTC_STAMP}")
-"""Lines of the two UTC spellings PostHog writes, with every field in range; only the day of the
-month may still be past the month's end (checked per distinct date)."""
-_SECONDS_ONLY = re.compile(r"(:[0-9][0-9])Z$", re.M)
-_MAYBE_NO_DATE = re.compile(r"^(?:0000|.{8}(?:29|3[01]))", re.M)
-"""A year 0 or a day that not every month has: the only dates the pattern allows that may not exist."""
+_LINE = b"0000-00-00 00:00:00.000000+00:00\n"
+"""A UTC timestamp as PostHog writes it, every digit shown as 0 and a 'T' separator as a space."""
+_SHAPE = bytes.maketrans(b"123456789T", b"000000000 ")
+_WIDTH = len(_LINE)
+_NO_FRACTION = re.compile(r"(:[0-9][0-9])\+00:00$", re.M)
+"""A stamp without its fraction: isoformat leaves out a zero one."""
 _loads = orjson.loads
 
 
@@ -70,32 +69,80 @@ def respell_timestamps(values: List[Any]) -> List[Any]:
     """`respell_timestamp` of every string of `values` (a column of many rows), others unchanged.
 
     PostHog writes every timestamp of a column in the same two spellings: when each value is one of
-    them (one regex over the column's values joined, plus `date.fromisoformat` of each distinct
-    date), the whole column is respelled with three string replacements instead of a Python call
-    per value. Any other column takes `respell_timestamp` value by value.
+    them (`utc_stamps`), the whole column is respelled at once instead of by a Python call per
+    value. Any other column takes `respell_timestamp` value by value.
     """
-    try:
-        text = "\n".join(values)
-    except TypeError:  # a null or a non-string: value by value
-        text = ""
-    if not text or _UTC_STAMPS.fullmatch(text) is None or not _valid_dates(text):
-        return [_respelled(value) if value.__class__ is str else value for value in values]
-    text = text.replace(" ", "T").replace("+00:00", "Z")  # the pattern allows no other space or '+'
-    if len(text) != 28 * len(values) - 1:  # some values without a fraction (isoformat leaves out a zero one)
-        text = _SECONDS_ONLY.sub(r"\1.000000Z", text)
-    respelled = text.split("\n")
-    if len(respelled) != len(values):  # a value held a newline: value by value
+    respelled = utc_stamps(values)
+    if respelled is None:
         return [_respelled(value) if value.__class__ is str else value for value in values]
     return respelled
 
 
-def _valid_dates(text: str) -> bool:
-    """Whether every line's leading date exists (the pattern allowed e.g. February 30 or year 0)."""
-    if _MAYBE_NO_DATE.search(text) is None:
-        return True
+def utc_stamps(values: List[Any]) -> Optional[List[str]]:
+    """`values` respelled as `respell_timestamp` does when every one is a string in a spelling PostHog
+    writes ('2025-01-01 00:00:00.123456+00:00', without the fraction, or with a 'T') with every field
+    in range and a date that exists; else None.
+
+    The values are checked together: joined into one text, its shape proved by one translation of
+    the digits, its fields compared as fixed-width byte strings by numpy, each distinct date after
+    the 28th checked by `date.fromisoformat`.
+    """
+    import numpy as np
+
     try:
-        for day in set(re.findall(r"^.{10}", text, re.M)):
-            date.fromisoformat(day)
+        text = "\n".join(values)
+    except TypeError:  # a null or a non-string
+        return None
+    count = len(values)
+    if len(text) != _WIDTH * count - 1:
+        text = _NO_FRACTION.sub(r"\1.000000+00:00", text)
+    try:
+        data = text.encode("ascii") + b"\n"
+    except UnicodeEncodeError:
+        return None
+    if not count or len(data) != _WIDTH * count or data.translate(_SHAPE) != _LINE * count:
+        return None  # a value of another shape, or one holding a newline
+    fields = np.frombuffer(data, _fields())
+    month, day = fields["month"], fields["day"]
+    in_range = (
+        (fields["zone"] == b"+00:00").all()
+        and (fields["year"] != b"0000").all()
+        and (month >= b"01").all()
+        and (month <= b"12").all()
+        and (day >= b"01").all()
+        and (fields["hour"] <= b"23").all()
+        and (fields["minute"] <= b"59").all()
+        and (fields["second"] <= b"59").all()
+    )
+    if not in_range or not _dates_exist(fields["date"][day > b"28"].tolist()):
+        return None
+    lines = np.frombuffer(data, np.uint8).reshape(count, _WIDTH)[:, :28].copy()  # up to the zone's '+0'
+    lines[:, 10], lines[:, 26], lines[:, 27] = ord("T"), ord("Z"), ord("\n")
+    return lines.tobytes()[:-1].decode("ascii").split("\n")
+
+
+@functools.cache
+def _fields() -> Any:
+    """The fields of a line of `_LINE`'s shape, as a numpy record of byte strings."""
+    import numpy as np
+
+    names = {"date": (0, 10), "year": (0, 4), "month": (5, 2), "day": (8, 2), "hour": (11, 2)}
+    names.update({"minute": (14, 2), "second": (17, 2), "zone": (26, 6)})
+    return np.dtype(
+        {
+            "names": list(names),
+            "formats": [f"S{size}" for _, size in names.values()],
+            "offsets": [offset for offset, _ in names.values()],
+            "itemsize": _WIDTH,
+        }
+    )
+
+
+def _dates_exist(dates: List[bytes]) -> bool:
+    """Whether every one of `dates` ('2025-02-30' passes the field checks) is a real date."""
+    try:
+        for day in set(dates):
+            date.fromisoformat(day.decode("ascii"))
     except ValueError:
         return False
     return True
@@ -130,12 +177,20 @@ class RowTransform:
         return row
 
     def timestamps(self, rows: List[Row]) -> List[Row]:
-        """The timestamps of `rows` respelled in place, column by column (`respell_timestamps`)."""
-        for column in self.time_columns:
-            values = [row.get(column) for row in rows]
-            for row, value, respelled in zip(rows, values, respell_timestamps(values)):
+        """The timestamps of `rows` respelled in place: every column at once when all are in PostHog's
+        spellings (`utc_stamps`), else column by column (`respell_timestamps`)."""
+        count, columns = len(rows), self.time_columns
+        values = [row.get(column) for column in columns for row in rows]
+        respelled = utc_stamps(values)
+        for index, column in enumerate(columns):
+            column_values = values[index * count : (index + 1) * count]
+            if respelled is not None:
+                for row, value in zip(rows, respelled[index * count : (index + 1) * count]):
+                    row[column] = value
+                continue
+            for row, value, new in zip(rows, column_values, respell_timestamps(column_values)):
                 if value.__class__ is str:
-                    row[column] = respelled
+                    row[column] = new
         return rows
 
     def _json(self, text: str, column: str, row: Row) -> Any:

@@ -95,6 +95,12 @@ class Encoded:
         return RecordBatch(self.objects[start:], columns=frozenset().union(*self.rows[start:]))
 
 
+def replay_digest() -> Any:
+    """An order-sensitive digest of rows' content for the replay check: SHA-1, not for security but for
+    speed (it hashes every row PostHog sends: ~1.8 GB/s where the CPU has SHA instructions, twice BLAKE2b)."""
+    return hashlib.sha1(usedforsecurity=False)
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -281,13 +287,13 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
         anything more is emitted; the saved state still points at this window's start.
         """
         emitted = 0
-        emitted_digest = hashlib.blake2b(digest_size=16)
+        emitted_digest = replay_digest()
         recreations = 0
         while True:
             export = self.first_export(window) if not recreations else self.new_job(window).run()
             if not recreations and export.records_completed:  # a re-created export holds the same rows
                 self.estimate.add_rows(export.records_completed)
-            replay = hashlib.blake2b(digest_size=16)
+            replay = replay_digest()
             seen = 0
             try:
                 for chunk in self.chunks_of(export, on_size=None if recreations else self.estimate.add_bytes):

@@ -99,6 +99,78 @@ def test_given_columns_of_every_spelling_when_respelled_together_then_same_as_va
     assert respell_timestamps([]) == []
 
 
+@pytest.mark.parametrize(
+    "odd",
+    [
+        "2025-00-01 00:00:00+00:00",
+        "2025-13-01 00:00:00.000001+00:00",
+        "2025-01-00 00:00:00+00:00",
+        "2025-01-32 00:00:00+00:00",
+        "2025-04-31 00:00:00+00:00",
+        "2023-02-29 00:00:00+00:00",
+        "1900-02-29 00:00:00+00:00",
+        "2000-02-29 00:00:00+00:00",
+        "2024-02-29 23:59:59.999999+00:00",
+        "2025-01-01 24:00:00+00:00",
+        "2025-01-01 00:60:00+00:00",
+        "2025-01-01 00:00:60+00:00",
+        "0000-01-01 00:00:00+00:00",
+        "2025-01-01 00:00:00+01:00",
+        "2025-01-01 00:00:00.123456-00:00",
+        "2025-01-01T00:00:00.123456+00:00",
+        "2025-01-01t00:00:00+00:00",
+        "2025-01-01 00:00:00.123456Z",
+        "2025-01-01 00:00:00.1234567+00:00",
+        "2025-01-01 00:00:00.12345+00:00",
+        "２025-01-01 00:00:00+00:00",
+        "2025-01-01 00:00:00+00:00\n",
+        "",
+    ],
+)
+def test_given_one_odd_stamp_in_a_column_when_respelled_together_then_same_as_value_by_value(odd):
+    from source_exports.vendors.posthog.rows import respell_timestamp, respell_timestamps
+
+    column = ["2025-01-31 23:59:59.000001+00:00", "2025-03-01T00:00:00+00:00", odd, "2024-12-31 00:00:00.5+00:00"]
+    expected = [respell_timestamp(value) or value for value in column]
+    assert respell_timestamps(column) == expected
+    assert RowTransform("events", "e").timestamps([{"timestamp": value} for value in column]) == [
+        {"timestamp": value} for value in expected
+    ]
+
+
+def test_given_stamps_with_one_character_changed_when_respelled_together_then_same_as_value_by_value():
+    import random
+
+    from source_exports.vendors.posthog.rows import respell_timestamp, respell_timestamps
+
+    rng = random.Random(11)
+    valid = ["2024-02-29 23:59:59.999999+00:00", "2025-12-31T00:00:00+00:00", "1999-09-09 09:09:09.090909+00:00"]
+    for _ in range(3000):
+        column = [rng.choice(valid) for _ in range(rng.randrange(1, 8))]
+        where = rng.randrange(len(column))
+        value = column[where]
+        at = rng.randrange(len(value) + 1)
+        column[where] = value[:at] + rng.choice("0123456789 T:+-.Z\n２") + value[at + rng.randrange(2) :]
+        assert respell_timestamps(column) == [respell_timestamp(value) or value for value in column], column
+
+
+def test_given_three_timestamp_columns_when_respelled_together_then_each_row_keeps_its_own_values():
+    rows = [
+        {"timestamp": f"2025-01-0{day} 00:00:0{day}+00:00", "_inserted_at": f"2025-02-0{day} 01:00:00.00000{day}+00:00"}
+        for day in range(1, 6)
+    ]
+    for row in rows[::2]:
+        row["created_at"] = "2025-03-01 00:00:00+00:00"
+    transformed = RowTransform("events", "e").timestamps([dict(row) for row in rows])
+    days = range(1, 6)
+    assert [row["timestamp"] for row in transformed] == [f"2025-01-0{day}T00:00:0{day}.000000Z" for day in days]
+    assert [row["_inserted_at"] for row in transformed] == [f"2025-02-0{day}T01:00:00.00000{day}Z" for day in days]
+    assert [row.get("created_at") for row in transformed] == ["2025-03-01T00:00:00.000000Z", None] * 2 + [
+        "2025-03-01T00:00:00.000000Z"
+    ]
+    assert ["created_at" in row for row in transformed] == [True, False, True, False, True]
+
+
 def test_given_rows_when_transformed_in_two_steps_then_same_as_row_by_row():
     rows = [
         {"properties": '{"a": 1.0, "b": "\\u00fc"}', "timestamp": "2025-01-01 00:00:00+00:00", "set": ""},
