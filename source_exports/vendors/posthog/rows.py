@@ -89,18 +89,20 @@ def utc_stamps(values: List[Any]) -> Optional[List[str]]:
     """
     import numpy as np
 
+    count = len(values)
+    if not count:
+        return None
     try:
         text = "\n".join(values)
     except TypeError:  # a null or a non-string
         return None
-    count = len(values)
     if len(text) != _WIDTH * count - 1:
         text = _NO_FRACTION.sub(r"\1.000000+00:00", text)
     try:
         data = text.encode("ascii") + b"\n"
     except UnicodeEncodeError:
         return None
-    if not count or len(data) != _WIDTH * count or data.translate(_SHAPE) != _LINE * count:
+    if len(data) != _WIDTH * count or data.translate(_SHAPE) != _LINE * count:
         return None  # a value of another shape, or one holding a newline
     fields = np.frombuffer(data, _fields())
     month, day = fields["month"], fields["day"]
@@ -183,14 +185,14 @@ class RowTransform:
         values = [row.get(column) for column in columns for row in rows]
         respelled = utc_stamps(values)
         for index, column in enumerate(columns):
-            column_values = values[index * count : (index + 1) * count]
+            part = slice(index * count, (index + 1) * count)
             if respelled is not None:
-                for row, value in zip(rows, respelled[index * count : (index + 1) * count]):
-                    row[column] = value
-                continue
-            for row, value, new in zip(rows, column_values, respell_timestamps(column_values)):
-                if value.__class__ is str:
+                for row, new in zip(rows, respelled[part]):
                     row[column] = new
+            else:
+                for row, value, new in zip(rows, values[part], respell_timestamps(values[part])):
+                    if value.__class__ is str:
+                        row[column] = new
         return rows
 
     def _json(self, text: str, column: str, row: Row) -> Any:

@@ -374,8 +374,8 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
     def rows_of(
         self, export: CompletedExport, on_size: Optional[Callable[[int], None]] = None
     ) -> Iterator[List[Dict[str, Any]]]:
-        """Every row of every file of a completed export as read, in file order, in lists of up to
-        `CHUNK_ROWS` (or a block of the file); `on_size` hears each file's size."""
+        """Every row of every file of a completed export as read, in file order, in lists of about
+        `CHUNK_ROWS` (`ExportFileReader.read_chunks`); `on_size` hears each file's size."""
         file_format = get_format(FILE_FORMATS[self.file_config.format])
         # Parquet's compression is inside the file; JSON Lines files are compressed whole
         compression = self.file_config.compression if file_format.name == "jsonl" else None
