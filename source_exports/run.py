@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 import tempfile
-from typing import Iterable, List, Optional, Union
+from typing import Callable, Iterable, List, Optional, Union
 
 import orjson
 from airbyte_cdk.entrypoint import AirbyteEntrypoint
@@ -145,21 +145,83 @@ def state_error(message: str) -> Exception:
     )
 
 
+class OutputClosed(Exception):
+    """Whoever reads the command's stdout closed it before the command ended (`source-exports spec | head -1`)."""
+
+
+class StdoutWatch:
+    """Notices a closed stdout, whether a message's write or a log line's meets it first.
+
+    The CDK's log handler writes to stdout too; on a broken pipe `logging` would print a traceback
+    to stderr for every later log line. Here the first one points stdout at /dev/null and is
+    remembered instead, and `launch` ends the command after the message it is writing.
+    """
+
+    def __init__(self) -> None:
+        self.closed = False
+        for handler in logging.getLogger().handlers:
+            if not isinstance(handler.handleError, _WatchedErrors):
+                handler.handleError = _WatchedErrors(handler.handleError)  # type: ignore[method-assign]
+            handler.handleError.watch = self
+
+    def stdout_gone(self) -> None:
+        """Point file descriptor 1 at /dev/null, so later writes and the final flush do not fail again."""
+        if not self.closed:
+            self.closed = True
+            null = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(null, sys.__stdout__.fileno())  # type: ignore[union-attr]
+            finally:
+                os.close(null)
+
+
+class _WatchedErrors:
+    """A log handler's `handleError` that hands a broken pipe to the command's `StdoutWatch`."""
+
+    def __init__(self, handle_error: Callable[[logging.LogRecord], None]) -> None:
+        self.handle_error = handle_error
+        self.watch: Optional[StdoutWatch] = None
+
+    def __call__(self, record: logging.LogRecord) -> None:
+        if self.watch is not None and isinstance(sys.exc_info()[1], BrokenPipeError):
+            self.watch.stdout_gone()
+        else:
+            self.handle_error(record)
+
+
 def launch(args: List[str], source: Optional[SourceExports] = None) -> None:
-    """Run one protocol command and print its messages, one JSON line each."""
+    """Run one protocol command and print its messages, one JSON line each.
+
+    A closed stdout ends the command (`OutputClosed`) once the streams have stopped, whatever they
+    still print or log sent nowhere: nothing can be told to a reader that has gone.
+    """
+    watch = StdoutWatch()  # before the entrypoint, whose constructor logs
     entrypoint = ExportsEntrypoint(source if source is not None else SourceExports())
     install_no_traceback_filter()
     parsed = entrypoint.parse_args(args)
     out = sys.stdout.buffer
-    for message in entrypoint.run(parsed):
-        # one write per message: download threads may log concurrently (batches end in a newline)
-        out.write((message + "\n").encode() if isinstance(message, str) else message)
-    out.flush()
+    messages = entrypoint.run(parsed)
+    try:
+        for message in messages:
+            # one write per message: download threads may log concurrently (batches end in a newline)
+            out.write((message + "\n").encode() if isinstance(message, str) else message)
+            if watch.closed:
+                break
+        out.flush()
+    except BrokenPipeError:
+        watch.stdout_gone()
+    if watch.closed:
+        messages.close()
+        raise OutputClosed("stdout was closed before the output ended; the command stopped")
 
 
 def run(argv: Optional[List[str]] = None) -> None:
-    """Console-script entry point."""
-    launch(sys.argv[1:] if argv is None else argv)
+    """Console-script entry point. A closed stdout is one line on stderr and exit status 1, not a traceback."""
+    try:
+        launch(sys.argv[1:] if argv is None else argv)
+    except OutputClosed as closed:
+        sys.stderr.write(f"source-exports: {closed}\n")
+        raise SystemExit(1) from None
     exit_without_teardown()
 
 

@@ -47,8 +47,9 @@ from source_exports.download.vectorised import (
 )
 
 BATCH_ROWS = 2_000
-"""Rows per record batch: bounds the Arrow memory of one batch and its JSON text. 2,000 rather than
-10,000: peak RSS 14 MB lower on the benchmark file, same speed (docs/performance.md)."""
+"""Rows per record batch at most (`parquet_limits.rows_per_batch` takes fewer when rows are wide): bounds the
+Arrow memory of one batch and its JSON text. 2,000 rather than 10,000: peak RSS 14 MB lower on the
+benchmark file, same speed (docs/performance.md)."""
 
 
 @functools.lru_cache(maxsize=1)
@@ -133,7 +134,7 @@ def encode_column(column: Any) -> Any:
 
 
 def parquet_batches(stream: BinaryIO, tail: Mapping[str, Any], file_name: str) -> Iterator[RecordBatch]:
-    """JSON objects for the rows of a Parquet stream, one batch per `BATCH_ROWS` rows."""
+    """JSON objects for the rows of a Parquet stream, a batch of at most `BATCH_ROWS` rows at a time."""
     import pyarrow as pa
 
     with open_spooled_parquet(stream, lambda error: Unsupported(f"pyarrow could not open it: {error}")) as parquet:

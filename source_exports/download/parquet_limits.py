@@ -48,10 +48,30 @@ class FooterGuard:
             self._next_first += group.num_rows
 
 
-def bounded_batches(parquet: Any, batch_size: int, file_name: str, **options: Any) -> Iterator[Any]:
-    """`parquet.iter_batches(batch_size, **options)`, refusing a row group, value or row past the file limits."""
+BATCH_BYTES = 1 << 19
+"""Uncompressed bytes of file data a record batch aims at. A batch, its JSON text and its written lines
+are held at once, so peak memory follows the batch's bytes, not its rows: 2,000 rows of 1.2 KB text
+cells peaked 28 MB higher than 250 (docs/performance.md)."""
+MIN_BATCH_ROWS = 256
+"""Fewer rows make every batch's fixed cost per column (arrow kernels, Python calls) dominate."""
+
+
+def rows_per_batch(metadata: Any, ceiling: int) -> int:
+    """Rows per record batch for a file: about `BATCH_BYTES` by its footer's uncompressed sizes, at least
+    `MIN_BATCH_ROWS`, at most `ceiling`."""
+    rows = metadata.num_rows
+    size = sum(metadata.row_group(index).total_byte_size for index in range(metadata.num_row_groups))
+    if rows <= 0 or size <= 0:
+        return ceiling
+    return min(ceiling, max(MIN_BATCH_ROWS, BATCH_BYTES * rows // size))
+
+
+def bounded_batches(parquet: Any, ceiling: int, file_name: str, **options: Any) -> Iterator[Any]:
+    """`parquet.iter_batches(**options)` of at most `ceiling` rows each (`rows_per_batch`), refusing a row group,
+    value or row past the file limits."""
     limits = current()
     guard = FooterGuard(parquet.metadata, limits, file_name)
+    batch_size = rows_per_batch(parquet.metadata, ceiling)
     batches = parquet.iter_batches(batch_size=batch_size, **options)
     done = 0
     while True:

@@ -33,8 +33,9 @@ from source_exports.download.columns import describe, move_aside
 from source_exports.download.fetch import Fetcher, SizeListener, UrlMinter
 from source_exports.download.formats import get_format
 from source_exports.download.parsers import RecordParser, Row
+from source_exports.download.row_tail import ROW_NUMBER, BareRows, TailText
 from source_exports.download.sniff import refuse_error_page
-from source_exports.download.vectorised import ROW_NUMBER, Unsupported
+from source_exports.download.vectorised import Unsupported
 from source_exports.errors import CorruptFileError, ExportsError, RecordParseError
 
 LOGGER = logging.getLogger("airbyte")
@@ -101,17 +102,26 @@ class ExportFileReader:
         """The file's rows as `RecordBatch`es, encoded in bulk; same values and order as `read`."""
         return self._batches(export, lambda: self._download(export))
 
-    def read_chunks(self, export: ExportFile, size: int) -> Iterator[List[Row]]:
+    def read_chunks(self, export: ExportFile, size: int, bare: bool = False) -> Iterator[Any]:
         """The rows `read` gives, in lists of about `size` (read a block at a time where the format
         can, `Format.row_blocks`, each block cut into equal lists: a JSON Lines block of 260 rows is one
-        list, not 200 and 60), for streams that work on many rows at once before writing them."""
-        return self._chunks(export, lambda: self._download(export), size)
+        list, not 200 and 60), for streams that work on many rows at once before writing them.
+
+        `bare`: the rows read in blocks come as `BareRows`, without the metadata columns, for a stream
+        that appends them to the rows it writes (`TailText`); rows of the row path are lists as ever.
+        """
+        return self._chunks(export, lambda: self._download(export), size, bare)
 
     def read_many(
-        self, exports: Iterable[ExportFile], concurrency: int = 8, batches: bool = False, chunks: Optional[int] = None
+        self,
+        exports: Iterable[ExportFile],
+        concurrency: int = 8,
+        batches: bool = False,
+        chunks: Optional[int] = None,
+        bare: bool = False,
     ) -> Iterator[Any]:
-        """Rows (or batches, as `records`, or lists of rows, as `read_chunks(export, chunks)`) of many files,
-        strictly in input order.
+        """Rows (or batches, as `records`, or lists of rows, as `read_chunks(export, chunks, bare)`) of many
+        files, strictly in input order.
 
         Up to `concurrency` files are downloaded ahead by a bounded thread pool into spooled
         temporary files (small bodies stay in memory, larger ones go to disk), so many small
@@ -121,15 +131,20 @@ class ExportFileReader:
         """
         for export, future in ahead(exports, self.spool, concurrency, discard=_close):
             with future.result() as spool:
-                yield from self.read_spooled(export, spool, batches, chunks)
+                yield from self.read_spooled(export, spool, batches, chunks, bare)
 
     def read_spooled(
-        self, export: ExportFile, spool: IO[bytes], batches: bool = False, chunks: Optional[int] = None
+        self,
+        export: ExportFile,
+        spool: IO[bytes],
+        batches: bool = False,
+        chunks: Optional[int] = None,
+        bare: bool = False,
     ) -> Iterator[Any]:
         """The rows (or batches, or chunks, as `read_many`) of a file `spool` downloaded; the caller closes it."""
         opener = _reopen(spool)
         if chunks is not None:
-            return self._chunks(export, opener, chunks)
+            return self._chunks(export, opener, chunks, bare)
         if batches:
             return self._batches(export, opener)
         return self._rows(export, opener)
@@ -214,18 +229,23 @@ class ExportFileReader:
         rows = self._rows(export, resume.opener, refetches=resume.refetches)
         yield from in_batches(itertools.islice(rows, resume.done, None), self.batch_rows)
 
-    def _chunks(self, export: ExportFile, opener: Callable[[], ContextManager[Any]], size: int) -> Iterator[List[Row]]:
+    def _chunks(
+        self, export: ExportFile, opener: Callable[[], ContextManager[Any]], size: int, bare: bool = False
+    ) -> Iterator[Any]:
         """As `_batches`, with the format's row blocks instead of its encoder; the row path from the first
         row they cannot reproduce, and for formats without them."""
         blocks = get_format(export.format).row_blocks
         resume: Optional[Resume] = Resume(0, opener, 1)
         if blocks is not None and self._bulk_applies(export):
 
-            def chunked(decoded: BinaryIO, tail: Mapping[str, Any], name: str) -> Iterator[List[Row]]:
+            def chunked(decoded: BinaryIO, tail: Mapping[str, Any], name: str) -> Iterator[Any]:
+                first, text = 1, TailText(tail)
                 for block in filter(None, blocks(decoded, tail, name)):
                     step = -(-len(block) // max(1, round(len(block) / size)))  # equal parts, each under 1.5 × size
                     for start in range(0, len(block), step):
-                        yield block[start : start + step]
+                        part = BareRows(block[start : start + step], first + start, tail, text)
+                        yield part if bare else part.tailed()
+                    first += len(block)
 
             resume = yield from self._bulk(export, opener, chunked)
         if resume is None:

@@ -27,10 +27,9 @@ from source_exports.download.limits import current, deeper_lines_possible, nesti
 from source_exports.download.parsers.csv_parser import EXTRA_VALUES_COLUMN
 from source_exports.download.parsers.parquet_parser import ParquetParser
 from source_exports.download.quotes import QuoteCheck
+from source_exports.download.row_tail import ROW_NUMBER, TailText, json_text
 
 LOGGER = logging.getLogger("airbyte")
-ROW_NUMBER = object()
-"""Marks the field that carries the 1-based row number in `tail`."""
 
 CSV_BLOCK_SIZE = 3 << 16
 """pyarrow's CSV reader holds several blocks (read-ahead, allocator caches): peak RSS grows with
@@ -79,10 +78,6 @@ def row_numbers(first: int, count: int) -> Any:
     values = pa.py_buffer(array.array("q", range(first, first + count)))
     numbers = pa.Array.from_buffers(pa.int64(), count, [None, values])
     return pc.cast(numbers, pa.string())
-
-
-def json_text(value: Any) -> str:
-    return orjson.dumps(value, default=str).decode()
 
 
 # ---------------------------------------------------------------- CSV
@@ -240,22 +235,14 @@ def jsonl_batches(stream: BinaryIO, tail: Mapping[str, Any], file_name: str) -> 
     orjson validates every line on its own (the row path rejects the same input).
     Lines that hold non-objects, or objects that already have a metadata key, go to the row path.
     """
-    before: List[bytes] = []
-    after: List[bytes] = []
-    row_key = b""
-    for key, value in tail.items():
-        if value is ROW_NUMBER:
-            row_key = json_text(key).encode() + b":"
-        else:
-            (after if row_key else before).append(f"{json_text(key)}:{json_text(value)}".encode())
-    before_text = b"".join(item + b"," for item in before) + row_key
+    text = TailText(tail)
+    before, after = text.before, text.after
     tail_keys = set(tail)
-    after_text = b"".join(b"," + item for item in after) + b"}"
     done = 0
     for lines, values in jsonl_blocks(stream, tail_keys):
         yield RecordBatch(  # a Python loop, but no pyarrow: importing it costs JSON Lines ~48 MB of RSS
             [
-                line[:-1] + (b"," if value else b"") + before_text + str(number).encode() + after_text
+                line[:-1] + (b"," if value else b"") + before + str(number).encode() + after
                 for number, (line, value) in enumerate(zip(lines, values), start=done + 1)
             ],
             columns=tail_keys.union(*values),
@@ -264,29 +251,19 @@ def jsonl_batches(stream: BinaryIO, tail: Mapping[str, Any], file_name: str) -> 
 
 
 def jsonl_rows(stream: BinaryIO, tail: Mapping[str, Any], file_name: str) -> Iterator[List[Dict[str, Any]]]:
-    """The rows the row path gives for a JSON Lines stream, metadata added, a block of lines at a time:
-    for streams that work on the rows before writing them (no generator step per row)."""
-    return with_tail((values for _, values in jsonl_blocks(stream, set(tail))), tail)
+    """The rows the row path gives for a JSON Lines stream, a block of lines at a time, without the metadata
+    `tail` (`row_tail`): for streams that work on the rows before writing them (no generator step per row)."""
+    return (values for _, values in jsonl_blocks(stream, set(tail)))
 
 
 def parquet_rows(stream: BinaryIO, tail: Mapping[str, Any], file_name: str) -> Iterator[List[Dict[str, Any]]]:
-    """As `jsonl_rows`, for Parquet: the row parser's rows a batch at a time."""
-    return with_tail(ParquetParser().parse_blocks(stream, file_name), tail, set(tail))
-
-
-def with_tail(
-    blocks: Iterator[List[Dict[str, Any]]], tail: Mapping[str, Any], reserved: AbstractSet[str] = frozenset()
-) -> Iterator[List[Dict[str, Any]]]:
-    """`blocks` of rows with the metadata `tail` appended as the reader appends it; `Unsupported` before a
-    block of which a row has a `reserved` key (the row path renames it)."""
-    row_column = next(key for key, value in tail.items() if value is ROW_NUMBER)
+    """As `jsonl_rows`, for Parquet: the row parser's rows a batch at a time; `Unsupported` before a batch
+    of which a row has a metadata column's name (the row path renames it)."""
+    reserved = set(tail)
     done = 0
-    for rows in blocks:
-        if reserved and not all(map(reserved.isdisjoint, rows)):
+    for rows in ParquetParser().parse_blocks(stream, file_name):
+        if not all(map(reserved.isdisjoint, rows)):
             raise Unsupported(f"a row after row {done} has a metadata column's name")
-        for number, row in enumerate(rows, start=done + 1):
-            row.update(tail)
-            row[row_column] = number
         done += len(rows)
         yield rows
 

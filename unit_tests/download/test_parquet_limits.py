@@ -6,12 +6,14 @@ from __future__ import annotations
 import io
 from typing import Iterator, List, Optional
 
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from source_exports.download import limits
 from source_exports.download.limits import FileLimits
+from source_exports.download.parquet_limits import BATCH_BYTES, MIN_BATCH_ROWS, rows_per_batch
 from unit_tests.download.test_vectorised_parquet import read_both
 
 SMALL = FileLimits(max_record_bytes=96 * 1024, max_field_bytes=64 * 1024, max_nesting_depth=10)
@@ -69,3 +71,27 @@ def test_given_values_within_the_limits_when_reading_then_every_row_is_read(smal
     (rows, error), (fast_rows, fast_error), _ = read_both(zstd_parquet({"text": values}), batch_rows=100)
     assert error is None and fast_error is None and rows == fast_rows and len(rows) == 1000
     assert rows[0].startswith(b'{"text":"' + b"v" * 100)
+
+
+def test_given_wide_rows_when_reading_then_batches_hold_about_batch_bytes_and_both_paths_agree():
+    """3,000 rows of 4 KB text: 2,000 rows a batch would hold 8 MB at once; the floor of 256 rows holds ~1 MB."""
+    values = [f"{i:04d}" + "w" * 4096 for i in range(3000)]
+    data = zstd_parquet({"id": list(range(3000)), "text": values})
+    assert rows_per_batch(pq.ParquetFile(io.BytesIO(data)).metadata, 2000) == MIN_BATCH_ROWS
+    (rows, error), (fast_rows, fast_error), batches = read_both(data, batch_rows=2000)
+    assert error is None and fast_error is None and rows == fast_rows and len(rows) == 3000
+    assert max(map(len, batches)) == MIN_BATCH_ROWS
+    decoded = [orjson.loads(row) for row in rows]
+    assert [row["id"] for row in decoded] == list(range(3000))
+    assert [row["text"] for row in decoded] == values and decoded[-1]["_ab_source_row"] == 3000
+
+
+def test_given_narrow_middling_and_wide_rows_when_sizing_batches_then_bytes_decide_between_floor_and_ceiling():
+    def batch_rows(texts: list, ceiling: int = 2000) -> int:
+        return rows_per_batch(pq.ParquetFile(io.BytesIO(zstd_parquet({"text": texts}))).metadata, ceiling)
+
+    sizes = {size: batch_rows([f"{i:08d}" + "x" * (size - 8) for i in range(1000)]) for size in (8, 400, 10_000)}
+    assert sizes[8] == 2000  # narrow rows: the ceiling
+    assert MIN_BATCH_ROWS < sizes[400] < 2000 and abs(sizes[400] * 400 - BATCH_BYTES) < BATCH_BYTES // 10
+    assert sizes[10_000] == MIN_BATCH_ROWS
+    assert batch_rows(pa.array([], pa.string()), ceiling=7) == 7  # no rows: the ceiling

@@ -16,7 +16,9 @@ import orjson
 import pytest
 
 from source_exports.download import formats, vectorised
+from source_exports.download.batch import encode_row
 from source_exports.download.reader import ExportFile, ExportFileReader
+from source_exports.download.row_tail import BareRows, TailText
 from unit_tests.download.both_paths import BytesFetcher, outcome
 
 
@@ -110,14 +112,23 @@ def test_given_fuzzed_json_lines_when_read_both_ways_then_rows_are_identical(see
     assert vectorised_rows == len(row_path[0])
 
 
-def read_chunked(data: bytes, block_size: int, size: int = 2) -> Tuple[Any, Any]:
-    """(row path outcome, `read_chunks` outcome), rows as item lists (the dicts themselves, unserialised)."""
+def read_chunked(data: bytes, block_size: int, size: int = 2, bare: bool = False) -> Tuple[Any, Any]:
+    """(row path outcome, `read_chunks` outcome), rows as item lists (the dicts themselves, unserialised).
+
+    `bare`: chunks read in blocks come without their metadata, which is then added (`tailed`), and
+    their rows written with the metadata as text must be the rows with it written by orjson."""
     reader = ExportFileReader(fetcher=BytesFetcher(data))
     export = ExportFile("f.jsonl", mint=lambda: "unused", format="jsonl", metadata={"job": "j1", "note": None})
 
     def chunked_rows():
-        for chunk in reader.read_chunks(export, size):
+        for chunk in reader.read_chunks(export, size, bare):
             assert chunk
+            if isinstance(chunk, BareRows):
+                written = chunk.text.closed(
+                    TailText.opened([orjson.dumps(row) for row in chunk.rows], chunk.rows), chunk.first
+                )
+                chunk = chunk.tailed()
+                assert written == [encode_row(row) for row in chunk]
             yield from chunk
 
     old = vectorised.JSONL_BLOCK_SIZE
@@ -128,20 +139,25 @@ def read_chunked(data: bytes, block_size: int, size: int = 2) -> Tuple[Any, Any]
         vectorised.JSONL_BLOCK_SIZE = old
 
 
+@pytest.mark.parametrize("bare", [False, True], ids=["with metadata", "bare"])
 @pytest.mark.parametrize("data", list(CASES.values()), ids=list(CASES))
 @pytest.mark.parametrize("block_size", [7, 64, 1 << 20])
-def test_given_tricky_json_lines_when_read_in_chunks_then_the_rows_and_errors_of_the_row_path(data, block_size):
-    row_path, chunked = read_chunked(data, block_size)
+def test_given_tricky_json_lines_when_read_in_chunks_then_the_rows_and_errors_of_the_row_path(data, block_size, bare):
+    row_path, chunked = read_chunked(data, block_size, bare=bare)
 
     assert chunked == row_path
 
 
-def test_given_many_lines_when_read_in_chunks_then_rows_are_numbered_across_blocks_like_the_row_path():
+@pytest.mark.parametrize("bare", [False, True], ids=["with metadata", "bare"])
+def test_given_many_lines_when_read_in_chunks_then_rows_are_numbered_across_blocks_like_the_row_path(bare):
     rng = random.Random(3)
     data = b"".join(orjson.dumps({"i": i, "s": "x" * rng.randrange(40)}) + b"\n" for i in range(500))
-    row_path, chunked = read_chunked(data, block_size=256, size=7)
+    row_path, chunked = read_chunked(data, block_size=256, size=7, bare=bare)
 
     assert chunked == row_path and len(chunked[0]) == 500
+    export = ExportFile("f.jsonl", mint=lambda: "unused", format="jsonl", metadata={"job": "j1"})
+    kinds = {type(chunk) for chunk in ExportFileReader(fetcher=BytesFetcher(data)).read_chunks(export, 7, bare)}
+    assert kinds == ({BareRows} if bare else {list})
 
 
 @pytest.mark.parametrize(

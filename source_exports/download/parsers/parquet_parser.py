@@ -190,7 +190,7 @@ def open_spooled_parquet(stream: BinaryIO, unreadable: Callable[[Exception], Exc
 class ParquetParser(RecordParser):
     """Apache Parquet, any internal compression pyarrow supports."""
 
-    batch_size = 2_000
+    batch_size = 2_000  # at most: fewer when rows are wide (`parquet_limits.rows_per_batch`)
 
     def parse_records(self, stream: BinaryIO, file_name: str, logger: logging.Logger) -> Iterator[Row]:
         for block in self.parse_blocks(stream, file_name):

@@ -24,6 +24,7 @@ from source_exports.ahead import Ahead
 from source_exports.download.batch import RecordBatch, encode_row
 from source_exports.download.formats import get_format
 from source_exports.download.reader import FILE_COLUMN, ROW_COLUMN, ExportFile, ExportFileReader
+from source_exports.download.row_tail import BareRows, TailText
 from source_exports.errors import RecordParseError, TransientError
 from source_exports.streams import ExportsStream, IncrementalExportsStream, PrimaryKey
 from source_exports.vendors.posthog.client import PostHogClient
@@ -66,33 +67,53 @@ class Encoded:
     """One chunk of transformed rows, each written once: the records, and the content the replay check hears.
 
     A row's content is its object up to the per-export columns: equal for the same row of two exports.
+    Rows read in blocks come bare (`BareRows`): written without the metadata columns, which are then
+    appended as text, so the content is the written row as it is; rows of the row path carry them.
     """
 
-    __slots__ = ("rows", "objects", "error")
+    __slots__ = ("rows", "objects", "contents", "columns", "error")
 
-    def __init__(self, rows: List[Dict[str, Any]], error: Optional[Exception] = None) -> None:
+    def __init__(
+        self, rows: List[Dict[str, Any]], bare: Optional[BareRows] = None, error: Optional[Exception] = None
+    ) -> None:
         dumps = orjson.dumps
         try:
             objects = [dumps(row, default=str) for row in rows]
         except orjson.JSONEncodeError:  # a row nested too deeply: the rows before it still go out
             objects = []
-            for row in rows:
+            for index, row in enumerate(rows):
                 try:
                     objects.append(encode_row(row))
                 except RecordParseError as failure:
-                    rows, error = rows[: len(objects)], failure
+                    rows, error = rows[:index], failure if bare is None else _named(encode_row, bare, index)
                     break
-        self.rows, self.objects, self.error = rows, objects, error
+        if bare is None:
+            key = PER_EXPORT_KEY
+            self.contents = [text[: text.rfind(key)] for text in objects]
+            self.objects, self.columns = objects, frozenset()
+        else:
+            self.contents = TailText.opened(objects, rows)
+            self.objects, self.columns = bare.text.closed(self.contents, bare.first), frozenset(bare.tail)
+        self.rows, self.error = rows, error
 
     def fingerprints(self, start: int = 0, end: Optional[int] = None) -> bytes:
         """The content of rows `start:end`, one line each: what a replay digest hears."""
-        key = PER_EXPORT_KEY
-        contents = [text[: text.rfind(key)] for text in self.objects[start:end]]
+        contents = self.contents[start:end]
         return b"\n".join(contents) + b"\n" if contents else b""
 
     def batch(self, start: int) -> RecordBatch:
         """Rows `start:` as a batch of their records."""
-        return RecordBatch(self.objects[start:], columns=frozenset().union(*self.rows[start:]))
+        return RecordBatch(self.objects[start:], columns=self.columns.union(*self.rows[start:]))
+
+
+def _named(step: Callable[[Dict[str, Any]], Any], bare: BareRows, index: int) -> RecordParseError:
+    """The error `step` raised for bare row `index`, raised again on the row with its metadata, so it names
+    the file and the row."""
+    try:
+        step(bare.row_with_tail(index))
+    except RecordParseError as error:
+        return error
+    raise AssertionError("a step that failed on a row passed on the same row with its metadata")
 
 
 def replay_digest() -> Any:
@@ -389,9 +410,10 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
             )
             for file_id in export.files
         ]
+        bare = self.batches  # the CDK's path needs the metadata in the rows
         if len(files) > 1 and self.config.download_concurrency > 1:  # parts download ahead, read in order
-            return self.reader.read_many(files, self.config.download_concurrency, chunks=CHUNK_ROWS)
-        return (chunk for export_file in files for chunk in self.reader.read_chunks(export_file, CHUNK_ROWS))
+            return self.reader.read_many(files, self.config.download_concurrency, chunks=CHUNK_ROWS, bare=bare)
+        return (chunk for export_file in files for chunk in self.reader.read_chunks(export_file, CHUNK_ROWS, bare))
 
     def chunks_of(self, export: CompletedExport, on_size: Optional[Callable[[int], None]] = None) -> Iterator[Encoded]:
         """The export's rows transformed and written, a chunk of `rows_of` at a time.
@@ -401,11 +423,13 @@ class PostHogFileDownloadStream(PostHogIncrementalStream):
         """
         objects, timestamps = self.transform.objects, self.transform.timestamps
         for chunk in self.rows_of(export, on_size):
+            bare = chunk if isinstance(chunk, BareRows) else None
             done: List[Dict[str, Any]] = []
             try:
-                for row in chunk:
+                for row in chunk if bare is None else bare.rows:
                     done.append(objects(row))
             except RecordParseError as error:
-                yield Encoded(timestamps(done), error)
+                failure = error if bare is None else _named(objects, bare, len(done))
+                yield Encoded(timestamps(done), bare, failure)
                 return
-            yield Encoded(timestamps(done))
+            yield Encoded(timestamps(done), bare)

@@ -3,6 +3,7 @@
 import orjson
 import pytest
 
+from source_exports.download.row_tail import ROW_NUMBER, BareRows, TailText
 from source_exports.errors import RecordParseError
 from source_exports.vendors.posthog.streams import Encoded
 
@@ -12,6 +13,7 @@ def row(export_id, number, **content):
     return {**content, "_ab_source_file": file_name, "_ab_source_row": number, "_ab_export_id": export_id}
 
 
+METADATA = ("_ab_source_file", "_ab_source_row", "_ab_export_id")
 TRICKY = {
     "uuid": "u-1",
     "properties": {"_ab_source_file": "nested", "q": '"_ab_source_file":"x"', "ü": [1.5, None]},
@@ -46,3 +48,34 @@ def test_given_a_row_nested_too_deeply_when_encoded_then_rows_before_it_and_an_e
     with pytest.raises(RecordParseError, match="cannot be written") as failure:
         raise encoded.error
     assert "e-1-part-0.jsonl" in str(failure.value)
+
+
+def bare(rows, export_id="e-1", first=1):
+    """`rows` as the bulk readers give them: without the metadata columns, which come as a tail."""
+    tail = {"_ab_source_file": f"{export_id}-part-0.jsonl", "_ab_source_row": ROW_NUMBER, "_ab_export_id": export_id}
+    return BareRows([dict(item) for item in rows], first, tail, TailText(tail))
+
+
+def test_given_bare_rows_when_encoded_then_the_same_records_fingerprints_and_columns_as_rows_with_metadata():
+    contents = [TRICKY, {}, {"uuid": "u-3", "n": None}]
+    tailed = Encoded([row("e-1", 41 + number, **item) for number, item in enumerate(contents)])
+    chunk = bare(contents, first=41)
+    encoded = Encoded(chunk.rows, chunk)
+    assert encoded.objects == tailed.objects and encoded.fingerprints() == tailed.fingerprints()
+    assert encoded.fingerprints(1) == tailed.fingerprints(1)
+    assert encoded.batch(1).columns() == tailed.batch(1).columns() == {"uuid", "n", *METADATA}
+    assert [orjson.loads(line) for line in encoded.batch(0).encoded()] == chunk.tailed()
+
+
+def test_given_a_bare_row_nested_too_deeply_when_encoded_then_the_error_names_its_file_and_row():
+    deep = {}
+    for _ in range(300):
+        deep = {"x": deep}
+    chunk = bare([{"uuid": "a"}, {"properties": deep}, {"uuid": "c"}], export_id="e-9", first=7)
+    encoded = Encoded(chunk.rows, chunk)
+    assert encoded.objects == [
+        b'{"uuid":"a","_ab_source_file":"e-9-part-0.jsonl","_ab_source_row":7,"_ab_export_id":"e-9"}'
+    ]
+    with pytest.raises(RecordParseError, match="cannot be written") as failure:
+        raise encoded.error
+    assert "e-9-part-0.jsonl" in str(failure.value) and "row: 8" in str(failure.value)

@@ -19,7 +19,7 @@ class RecordingReader:
     def __init__(self):
         self.files = []
 
-    def read_chunks(self, export_file, size):
+    def read_chunks(self, export_file, size, bare=False):
         self.files.append(export_file)
         return iter(())
 

@@ -79,13 +79,13 @@ class StubReader:
         for row in (1, 2):
             yield {"uuid": f"{export_file.name}-{row}", "properties": "{}", "_ab_export_id": export_id}
 
-    def read_chunks(self, export_file, size):
-        yield list(self.read(export_file))
+    def read_chunks(self, export_file, size, bare=False):
+        yield list(self.read(export_file))  # as the row path gives them: lists, the metadata in the rows
 
-    def read_many(self, export_files, concurrency, chunks=None):
+    def read_many(self, export_files, concurrency, chunks=None, bare=False):
         assert chunks  # the stream transforms the rows itself, in chunks
         for export_file in export_files:
-            yield from self.read_chunks(export_file, chunks)
+            yield from self.read_chunks(export_file, chunks, bare)
 
 
 @pytest.fixture(autouse=True)
