@@ -8,7 +8,7 @@ row's dict, without three more keys in every dict (which also grows a 10-key dic
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, Iterator, List, Mapping, Sequence
+from typing import Any, Dict, List, Mapping, Sequence
 
 import orjson
 
@@ -20,18 +20,13 @@ def json_text(value: Any) -> str:
     return orjson.dumps(value, default=str).decode()
 
 
-def with_tail(
-    blocks: Iterable[List[Dict[str, Any]]], tail: Mapping[str, Any], first: int = 1
-) -> Iterator[List[Dict[str, Any]]]:
-    """`blocks` of rows with `tail` added to each row (in place), as the row path adds it, numbered from `first`."""
+def add_tail(rows: List[Dict[str, Any]], tail: Mapping[str, Any], first: int) -> List[Dict[str, Any]]:
+    """`rows` with `tail` added to each (in place), as the row path adds it, numbered from `first`."""
     row_column = next(key for key, value in tail.items() if value is ROW_NUMBER)
-    done = first - 1
-    for rows in blocks:
-        for number, row in enumerate(rows, start=done + 1):
-            row.update(tail)
-            row[row_column] = number
-        done += len(rows)
-        yield rows
+    for number, row in enumerate(rows, start=first):
+        row.update(tail)
+        row[row_column] = number
+    return rows
 
 
 class TailText:
@@ -61,6 +56,14 @@ class TailText:
         before, after = self.before, self.after
         return [text + before + str(number).encode() + after for number, text in enumerate(opened, start=first)]
 
+    def ended(self, objects: Sequence[bytes], rows: Sequence[Mapping[str, Any]], first: int) -> List[bytes]:
+        """`closed(opened(objects, rows), first)` in one pass, for a writer that needs no opened rows."""
+        before, after = self.before, self.after
+        return [
+            text[:-1] + (b"," if row else b"") + before + str(number).encode() + after
+            for number, (text, row) in enumerate(zip(objects, rows), start=first)
+        ]
+
 
 class BareRows:
     """Rows of one file read together without their tail: the rows as parsed, the number of the first, the tail.
@@ -79,8 +82,8 @@ class BareRows:
 
     def tailed(self) -> List[Dict[str, Any]]:
         """The rows with the tail added (in place)."""
-        return next(with_tail([self.rows], self.tail, self.first))
+        return add_tail(self.rows, self.tail, self.first)
 
     def row_with_tail(self, index: int) -> Dict[str, Any]:
         """A copy of row `index` with its tail: what names it (file, row number) in an error."""
-        return next(with_tail([[dict(self.rows[index])]], self.tail, self.first + index))[0]
+        return add_tail([dict(self.rows[index])], self.tail, self.first + index)[0]
