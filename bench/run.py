@@ -68,9 +68,22 @@ class Measurement:
         return self.file_mb / self.seconds if self.seconds else 0.0
 
 
+BYTECODE_CACHE = Path(tempfile.gettempdir()) / "source-exports-bench-pycache"
+"""Where the children keep the bytecode of the repository's modules (`PYTHONPYCACHEPREFIX`)."""
+
+
 def child_env() -> Dict[str, str]:
-    """The environment of every child: the repository importable whichever interpreter runs it."""
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    """The environment of every child: the repository importable whichever interpreter runs it, with bytecode.
+
+    An installed package has its modules compiled (pip does it, and so does the image build). Run from
+    the repository where `PYTHONDONTWRITEBYTECODE` is set, every child would compile this package's ~90
+    modules from source on each run (~0.1 s of CPU measured as the connector's); so the warm-up run writes
+    their bytecode to `BYTECODE_CACHE` and the measured runs load it, as an installed command does.
+    """
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(BYTECODE_CACHE)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    return env
 
 
 def memory_mb(pid: int) -> Tuple[Optional[float], Optional[float]]:
@@ -193,9 +206,10 @@ def run_bench(
         if fmt not in POSTHOG_FORMATS and split_format(fmt)[1] in ("csv", "csv.gz") and csv_route == "cargo"
     ]
     results = []
-    with served({fmt: paths[fmt] for fmt in formats}, cargo_formats) as endpoints, tempfile.TemporaryDirectory(
-        prefix="bench-"
-    ) as scratch:
+    with (
+        served({fmt: paths[fmt] for fmt in formats}, cargo_formats) as endpoints,
+        tempfile.TemporaryDirectory(prefix="bench-") as scratch,
+    ):
         for fmt in formats:
             file_mb = paths[fmt].stat().st_size / 1e6
             runs: Dict[str, List[Measurement]] = {"connector": [], "lean": []}
