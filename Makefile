@@ -20,6 +20,7 @@ demo: setup  ## sync every stream from the bundled fake vendor APIs into demo_ou
 
 test: setup $(LATEST_VENV)/.installed  ## the whole suite: lint, unit, end-to-end, CDK standard tests, container image
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
 	@echo "--- the CDK's own test runner (airbyte-cdk connector test) against the fake vendor servers"
 	$(PY) -m integration_tests.connector_test
@@ -50,6 +51,7 @@ bench: setup $(LATEST_VENV)/.installed  ## rows/s, MB/s, peak RSS of `source-exp
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 clean:
 	rm -rf $(VENV) $(LATEST_VENV) demo_output .pytest_cache .ruff_cache build *.egg-info

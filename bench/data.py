@@ -68,7 +68,7 @@ def text_row_values(i: int) -> List[object]:
     """Row `i` of the `text` shape: long free text with doubled quotes, commas and line breaks."""
     sentence = f'Customer {i} wrote: "the export, as promised, arrived" — then asked about invoice {i % 997}. '
     body = "".join(sentence if k % 4 else sentence + "\n" for k in range(12))
-    return [i, f"Ticket {i}: \"{CITIES[i % 7]}\" follow-up", body, STATUSES[i % len(STATUSES)]]
+    return [i, f'Ticket {i}: "{CITIES[i % 7]}" follow-up', body, STATUSES[i % len(STATUSES)]]
 
 
 WIDE_COLUMNS = [f"field_{k:02d}" for k in range(60)]
@@ -118,9 +118,11 @@ def generate(folder: Path, rows: int, shape: str = "mixed") -> Dict[str, Path]:
         return paths
     parts = {fmt: Path(f"{path}.part") for fmt, path in paths.items()}
     header = (",".join(columns) + "\r\n").encode()
-    with open(parts["csv"], "wb") as plain, gzip.open(parts["csv.gz"], "wb", compresslevel=6) as zipped, open(
-        parts["jsonl"], "wb"
-    ) as lines:
+    with (
+        open(parts["csv"], "wb") as plain,
+        gzip.open(parts["csv.gz"], "wb", compresslevel=6) as zipped,
+        open(parts["jsonl"], "wb") as lines,
+    ):
         plain.write(header)
         zipped.write(header)
         writer = None

@@ -76,8 +76,17 @@ def stream_catalog(name: str, cursor: List[str], key: List[List[str]]) -> Dict[s
         "source_defined_cursor": True,
         "default_cursor_field": cursor,
     }
-    return {"streams": [{"stream": stream, "sync_mode": "incremental", "destination_sync_mode": "append",
-                         "cursor_field": cursor, "primary_key": key}]}
+    return {
+        "streams": [
+            {
+                "stream": stream,
+                "sync_mode": "incremental",
+                "destination_sync_mode": "append",
+                "cursor_field": cursor,
+                "primary_key": key,
+            }
+        ]
+    }
 
 
 def posthog_route(command: str, windows: int, export_seconds: float, concurrency: int) -> None:
@@ -86,8 +95,15 @@ def posthog_route(command: str, windows: int, export_seconds: float, concurrency
         block.pop("poll_interval_seconds")  # the default schedule: first poll after 2 s, then growing
         # `windows` one-day windows: the cursor a whole number of days before now, minus a little margin
         start = posthog.clock - timedelta(days=windows - 1, hours=23)
-        state = [{"type": "STREAM", "stream": {"stream_descriptor": {"name": "posthog_events"},
-                                               "stream_state": {"_inserted_at": iso(start)}}}]
+        state = [
+            {
+                "type": "STREAM",
+                "stream": {
+                    "stream_descriptor": {"name": "posthog_events"},
+                    "stream_state": {"_inserted_at": iso(start)},
+                },
+            }
+        ]
         catalog = stream_catalog("posthog_events", ["_inserted_at"], [["uuid"]])
         results = {}
         for width in (1, concurrency):
@@ -119,7 +135,8 @@ def sourcecraft_route(command: str, artifacts: int, latency: float, concurrency:
         fake.add_run("success", {"test": {"unit": cubes}}, hours_ago=1)
         storage.faults.delay(latency)
         catalog = stream_catalog(
-            "sourcecraft_artifact_records", ["_sourcecraft_artifact_updated_at"],
+            "sourcecraft_artifact_records",
+            ["_sourcecraft_artifact_updated_at"],
             [["_sourcecraft_artifact_id"], ["_ab_source_row"]],
         )
         results = {}

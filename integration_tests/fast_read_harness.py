@@ -29,7 +29,7 @@ from source_exports.streams import IncrementalExportsStream
 TRICKY_CSV = (
     "\ufeffid,quoted,multiline,empty,unicode\r\n"
     '1,"a, b","line one\nline two",,żółć 日本 🙂\r\n'
-    '2,"say ""hi""","cr\r\nlf",\"\",tab\there\r\n'
+    '2,"say ""hi""","cr\r\nlf","",tab\there\r\n'
     "3,back\\slash,ctl\x01\x1fchars,,\u2028sep\r\n"
     "\r\n"
     "4,short\r\n"

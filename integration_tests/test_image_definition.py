@@ -137,5 +137,3 @@ def test_given_cdk_template_when_rendered_then_installs_this_package_from_connec
     assert any(re.search(r"pip install \$\{PIP_INSTALL_ARGS\} --use-pep517 \.$", run) for run in ours)
     assert cdk_build.context.name == CONNECTOR
     assert (ROOT / "setup.py").read_text().count('name="source-exports"') == 1
-
-

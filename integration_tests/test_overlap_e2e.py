@@ -40,8 +40,12 @@ def read_posthog(posthog: FakePostHog, **overrides: Any) -> CliResult:
     """Windows from a fixed cursor, so both reads plan the same windows (only the last one ends at now)."""
     block = {**posthog.config_block(), "window_days": 2, **overrides}
     start = iso(posthog.clock - timedelta(days=10))
-    state = [{"type": "STREAM", "stream": {"stream_descriptor": {"name": "posthog_events"},
-                                           "stream_state": {"_inserted_at": start}}}]
+    state = [
+        {
+            "type": "STREAM",
+            "stream": {"stream_descriptor": {"name": "posthog_events"}, "stream_state": {"_inserted_at": start}},
+        }
+    ]
     result = run_cli("read", {"posthog": block}, posthog_catalog(["posthog_events"]), state)
     assert result.returncode == 0 and result.errors == [], result.stderr[-2000:] + json.dumps(result.errors)
     return result
@@ -64,7 +68,8 @@ def test_given_six_windows_of_parts_when_pipelined_then_records_and_states_equal
         last_state = max(index for index, item in enumerate(items) if item[0] == "state")
         return [
             ("record", item[1], {k: v for k, v in item[2].items() if k not in ("_ab_export_id", "_ab_source_file")})
-            if item[0] == "record" else ("state", None if index == last_state else item[1])
+            if item[0] == "record"
+            else ("state", None if index == last_state else item[1])
             for index, item in enumerate(items)
         ]
 

@@ -25,7 +25,7 @@ def exports(storage, count):
 def test_given_many_slow_small_files_when_read_many_then_bounded_and_in_order():
     with FakeStorage() as storage:
         for i in range(FILES):
-            storage.put_bytes(f"parts/{i:04d}.csv", f"id,value\n{i}-a,x\n{i}-b,\"y\nz\"\n".encode())
+            storage.put_bytes(f"parts/{i:04d}.csv", f'id,value\n{i}-a,x\n{i}-b,"y\nz"\n'.encode())
         storage.faults.delay(LATENCY)
         reader = ExportFileReader()
 
@@ -44,7 +44,7 @@ def test_given_many_slow_small_files_when_read_many_then_bounded_and_in_order():
 def test_given_batches_asked_for_when_read_many_then_batches_hold_the_same_rows_in_order():
     with FakeStorage() as storage:
         for i in range(30):
-            storage.put_bytes(f"parts/{i:04d}.csv", f"id,value\n{i}-a,x\n{i}-b,\"y\nz\"\n".encode())
+            storage.put_bytes(f"parts/{i:04d}.csv", f'id,value\n{i}-a,x\n{i}-b,"y\nz"\n'.encode())
         reader = ExportFileReader()
         rows = list(reader.read_many(exports(storage, 30), concurrency=4))
         batches = list(reader.read_many(exports(storage, 30), concurrency=4, batches=True))

@@ -31,11 +31,15 @@ def cube(*artifacts: tuple) -> Dict[str, Any]:
 @pytest.fixture
 def fake() -> Iterator[FakeSourceCraft]:
     with FakeStorage() as storage, FakeSourceCraft(storage, seed_default=False) as server:
-        server.add_run("success", cube(
-            ("reports/coverage.csv", "success", csv_bytes(FIRST_ROWS), FIRST_ROWS),
-            ("reports/junit.xml", "success", junit_xml(JUNIT_CASES[:2]), junit_rows(JUNIT_CASES[:2])),
-            ("metrics/size.json", "success", json.dumps(METRICS).encode(), METRICS),
-        ), hours_ago=3)
+        server.add_run(
+            "success",
+            cube(
+                ("reports/coverage.csv", "success", csv_bytes(FIRST_ROWS), FIRST_ROWS),
+                ("reports/junit.xml", "success", junit_xml(JUNIT_CASES[:2]), junit_rows(JUNIT_CASES[:2])),
+                ("metrics/size.json", "success", json.dumps(METRICS).encode(), METRICS),
+            ),
+            hours_ago=3,
+        )
         yield server
 
 
@@ -136,7 +140,10 @@ def test_given_a_csv_header_that_repeats_and_shadows_names_when_read_then_every_
 
     (row,) = [row for row in result.records(STREAM) if row["_sourcecraft_local_path"] == "reports/odd.csv"]
     assert {key: row[key] for key in ("a", "a_2", "_ab_source_row_2", "_sourcecraft_run_slug_2")} == {
-        "a": "1", "a_2": "2", "_ab_source_row_2": "own row", "_sourcecraft_run_slug_2": "own slug"
+        "a": "1",
+        "a_2": "2",
+        "_ab_source_row_2": "own row",
+        "_sourcecraft_run_slug_2": "own slug",
     }
     assert row["_ab_source_row"] == 1 and row["_sourcecraft_run_slug"] == "2"
     assert warnings_naming(result, "'a' as 'a_2'")

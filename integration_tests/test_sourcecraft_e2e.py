@@ -56,8 +56,9 @@ def config_of(fake: FakeSourceCraft, **overrides: Any) -> Dict[str, Any]:
     return {"sourcecraft": fake.config_block(**overrides)}
 
 
-def read(catalog: Dict[str, Any], config: Dict[str, Any], streams: List[str], incremental: bool = False,
-         state: Any = None) -> CliResult:
+def read(
+    catalog: Dict[str, Any], config: Dict[str, Any], streams: List[str], incremental: bool = False, state: Any = None
+) -> CliResult:
     result = run_cli("read", config, configured_catalog(catalog, streams, incremental), state)
     assert result.returncode == 0, result.stderr + json.dumps(result.errors)
     assert not result.errors, result.errors
@@ -79,8 +80,15 @@ def expected_record_rows(fake: FakeSourceCraft, artifacts: List[Dict[str, Any]])
         identity = dict(
             zip(
                 [f"_sourcecraft_{name}" for name in IDENTITY],
-                [artifact["id"], artifact["run_slug"], artifact["workflow_slug"], artifact["task_slug"],
-                 artifact["cube_slug"], artifact["local_path"], artifact["dates"]["updated_at"]],
+                [
+                    artifact["id"],
+                    artifact["run_slug"],
+                    artifact["workflow_slug"],
+                    artifact["task_slug"],
+                    artifact["cube_slug"],
+                    artifact["local_path"],
+                    artifact["dates"]["updated_at"],
+                ],
             )
         )
         for number, row in enumerate(fake.expected_rows(artifact["id"]), start=1):
@@ -126,7 +134,12 @@ def test_given_runs_on_short_pages_when_full_refresh_then_every_run_summary_matc
     result = read(catalog, config_of(sourcecraft), ["sourcecraft_runs"])
     assert result.records("sourcecraft_runs") == sourcecraft.expected_runs()
     assert {run["status"] for run in result.records("sourcecraft_runs")} >= {
-        "success", "failed", "canceled", "timeout", "processing", "created"
+        "success",
+        "failed",
+        "canceled",
+        "timeout",
+        "processing",
+        "created",
     }
     page_sizes = {request.query["page_size"] for request in sourcecraft.requests_to(r"/cicd/runs$")}
     assert page_sizes == {"100"}  # identical parameters on every page
@@ -159,8 +172,10 @@ def test_given_reports_when_reading_records_then_rows_of_every_format_match_the_
     assert any("dist/app.bin skipped: no parser" in message for message in messages)
     assert any("logs/build.log skipped: no parser" in message for message in messages)
     summary = [message for message in messages if "artifact(s) read; skipped:" in message]
-    assert summary == ["sourcecraft_artifact_records: 7 artifact(s) read; skipped: 2 of an unsupported file type, "
-                       "1 status failed, 1 status missing, 2 status registered"]
+    assert summary == [
+        "sourcecraft_artifact_records: 7 artifact(s) read; skipped: 2 of an unsupported file type, "
+        "1 status failed, 1 status missing, 2 status registered"
+    ]
     assert storage.auth_header_violations == 0
 
 
@@ -207,13 +222,17 @@ def test_given_a_run_in_progress_when_it_gains_an_artifact_and_then_finishes_the
     config = config_of(sourcecraft)
     streams = ["sourcecraft_runs", "sourcecraft_artifacts", "sourcecraft_artifact_records"]
     first = read(catalog, config, streams, incremental=True)
-    (registered,) = [item for item in first.records("sourcecraft_artifacts") if item["run_slug"] == "5"
-                     and item["local_path"] == "reports/junit.xml"]
+    (registered,) = [
+        item
+        for item in first.records("sourcecraft_artifacts")
+        if item["run_slug"] == "5" and item["local_path"] == "reports/junit.xml"
+    ]
     assert registered["status"] == "registered"
 
     late_rows = [{"step": "lint", "ok": True}]
-    late = sourcecraft.add_artifact(("5", "test", "unit", "pytest"), "reports/late.json", "success",
-                                    json.dumps(late_rows).encode(), late_rows)
+    late = sourcecraft.add_artifact(
+        ("5", "test", "unit", "pytest"), "reports/late.json", "success", json.dumps(late_rows).encode(), late_rows
+    )
     second = read(catalog, config, streams, incremental=True, state=first.last_state())
     runs = {run["slug"]: run for run in sourcecraft.expected_runs()}
     assert second.records("sourcecraft_runs") == [runs["7"], runs["5"]]  # unfinished: read again
@@ -231,7 +250,10 @@ def test_given_a_run_in_progress_when_it_gains_an_artifact_and_then_finishes_the
     assert by_id(third.records("sourcecraft_artifacts"))[registered["id"]]["status"] == "success"
     expected = expected_record_rows(sourcecraft, sourcecraft.expected_artifacts(["5"]))
     assert {row["_sourcecraft_local_path"] for row in expected} == {
-        "reports/junit.xml", "reports/early.csv", "reports/late.json"}
+        "reports/junit.xml",
+        "reports/early.csv",
+        "reports/late.json",
+    }
     assert sorted(third.records("sourcecraft_artifact_records"), key=row_key) == sorted(expected, key=row_key)
     assert all(entry["stream"]["stream_state"]["unfinished_slugs"] == ["7"] for entry in third.last_state())
     # newest first and nothing below run 5 to look at: each stream stops after page 2 of 4
@@ -256,11 +278,21 @@ OLD_ROWS = [{"metric": "p95_ms", "value": "412"}, {"metric": "errors", "value": 
 
 def add_old_run(fake: FakeSourceCraft, days_ago: float = 20) -> str:
     """A run that finished `days_ago` days ago, with two reports and a binary, all listed as `success`."""
-    return fake.add_run("success", {"nightly": {"load": {"k6": [
-        ("reports/load.csv", "success", csv_bytes(OLD_ROWS), OLD_ROWS),
-        ("reports/summary.json", "success", json.dumps(OLD_ROWS[0]).encode(), [OLD_ROWS[0]]),
-        ("dist/trace.bin", "success", bytes(range(256)) * 4, None),
-    ]}}}, hours_ago=days_ago * 24)
+    return fake.add_run(
+        "success",
+        {
+            "nightly": {
+                "load": {
+                    "k6": [
+                        ("reports/load.csv", "success", csv_bytes(OLD_ROWS), OLD_ROWS),
+                        ("reports/summary.json", "success", json.dumps(OLD_ROWS[0]).encode(), [OLD_ROWS[0]]),
+                        ("dist/trace.bin", "success", bytes(range(256)) * 4, None),
+                    ]
+                }
+            }
+        },
+        hours_ago=days_ago * 24,
+    )
 
 
 def test_given_artifacts_older_than_14_days_still_offered_when_reading_then_every_row_and_file_arrives(
@@ -271,13 +303,17 @@ def test_given_artifacts_older_than_14_days_still_offered_when_reading_then_ever
     fresh = run_cli("discover", config).catalog  # the old run's reports bring columns of their own
     result = read(fresh, config, ["sourcecraft_artifact_records", "sourcecraft_artifact_files"], incremental=True)
     old = sourcecraft.expected_artifacts([slug])
-    assert all(pendulum.now("UTC") - pendulum.parse(item["dates"]["updated_at"]) > pendulum.duration(days=19)
-               for item in old)  # the precondition: every date of these artifacts is past the 14 days
+    assert all(
+        pendulum.now("UTC") - pendulum.parse(item["dates"]["updated_at"]) > pendulum.duration(days=19) for item in old
+    )  # the precondition: every date of these artifacts is past the 14 days
     expected = expected_record_rows(sourcecraft, old)
     assert [row["metric"] for row in expected] == ["p95_ms", "errors", "p95_ms"]
     assert sorted(result.records("sourcecraft_artifact_records"), key=row_key) == sorted(expected, key=row_key)
-    files = {message["record"]["data"]["id"]: message["record"]["file_reference"]
-             for message in result.of_type("RECORD") if message["record"]["stream"] == "sourcecraft_artifact_files"}
+    files = {
+        message["record"]["data"]["id"]: message["record"]["file_reference"]
+        for message in result.of_type("RECORD")
+        if message["record"]["stream"] == "sourcecraft_artifact_files"
+    }
     assert sorted(files) == sorted(item["id"] for item in old)
     for artifact_id, reference in files.items():
         assert Path(reference["staging_file_url"]).read_bytes() == sourcecraft.bodies[artifact_id]
@@ -293,21 +329,28 @@ def test_given_storage_refusing_artifacts_past_14_days_when_reading_then_each_is
         result = read(catalog, config_of(fake), ["sourcecraft_artifact_records", "sourcecraft_artifact_files"])
         young = [item for item in fake.expected_artifacts() if item["run_slug"] != slug]
         assert sorted(result.records("sourcecraft_artifact_records"), key=row_key) == sorted(
-            expected_record_rows(fake, young), key=row_key)
-        staged = sorted(message["record"]["data"]["id"] for message in result.of_type("RECORD")
-                        if message["record"]["stream"] == "sourcecraft_artifact_files")
+            expected_record_rows(fake, young), key=row_key
+        )
+        staged = sorted(
+            message["record"]["data"]["id"]
+            for message in result.of_type("RECORD")
+            if message["record"]["stream"] == "sourcecraft_artifact_files"
+        )
         assert staged == sorted(item["id"] for item in young if item["status"] == "success")
         refused = "SourceCraft gave no download URL for it" if answer == "no_url" else f"storage answered HTTP {answer}"
         warnings = sorted(log["message"] for log in result.logs if log["level"] == "WARN")
         labels = {"reports/load.csv", "reports/summary.json", "dist/trace.bin"}
         expected = sorted(
             f"{stream}: {slug}/nightly/load/k6/{path} skipped: SourceCraft listed it as downloadable, but {refused}."
-            for stream in ("sourcecraft_artifact_files", "sourcecraft_artifact_records") for path in labels
+            for stream in ("sourcecraft_artifact_files", "sourcecraft_artifact_records")
+            for path in labels
             if stream == "sourcecraft_artifact_files" or not path.endswith(".bin")
         )
         assert [warning.split(" Its latest date")[0] for warning in warnings] == expected
-        assert all("more than 14 days ago, past the 14 days SourceCraft keeps artifact contents" in warning
-                   for warning in warnings)
+        assert all(
+            "more than 14 days ago, past the 14 days SourceCraft keeps artifact contents" in warning
+            for warning in warnings
+        )
         assert fake.retired == {item["id"] for item in fake.expected_artifacts([slug])}
 
 
@@ -325,15 +368,22 @@ def test_given_storage_refusing_an_artifact_within_14_days_when_reading_then_the
     assert "file: 4/bench/perf/bench/metrics/bench.json" in error["message"]
     others = [item for item in sourcecraft.expected_artifacts() if item["id"] != bench["id"]]
     assert sorted(result.records("sourcecraft_artifact_records"), key=row_key) == sorted(
-        expected_record_rows(sourcecraft, others), key=row_key)
+        expected_record_rows(sourcecraft, others), key=row_key
+    )
     assert "X-Amz-Signature" not in "\n".join(result.stdout_lines)
 
 
 def test_given_state_older_than_14_days_when_reading_records_then_warning_names_the_gap(catalog, sourcecraft):
     synced = pendulum.now("UTC").subtract(days=20)
-    state = [{"type": "STREAM", "stream": {"stream_descriptor": {"name": "sourcecraft_artifact_records"},
-                                           "stream_state": {"max_slug": "7", "unfinished_slugs": [],
-                                                            "synced_at": synced.isoformat()}}}]
+    state = [
+        {
+            "type": "STREAM",
+            "stream": {
+                "stream_descriptor": {"name": "sourcecraft_artifact_records"},
+                "stream_state": {"max_slug": "7", "unfinished_slugs": [], "synced_at": synced.isoformat()},
+            },
+        }
+    ]
     result = read(catalog, config_of(sourcecraft), ["sourcecraft_artifact_records"], incremental=True, state=state)
     warnings = [log["message"] for log in result.logs if "no longer downloadable" in log["message"]]
     assert {log["level"] for log in result.logs if "no longer downloadable" in log["message"]} == {"WARN"}
@@ -364,8 +414,8 @@ def test_given_file_transfer_when_reading_files_then_each_file_is_staged_byte_fo
     assert len(folders) == len(messages)  # one unique folder per artifact
 
 
-def test_given_hostile_local_paths_when_reading_files_then_nothing_is_written_outside_the_artifact_folder(catalog,
-    sourcecraft, staging, tmp_path
+def test_given_hostile_local_paths_when_reading_files_then_nothing_is_written_outside_the_artifact_folder(
+    catalog, sourcecraft, staging, tmp_path
 ):
     hostile = [
         "../../../../../../../escape.txt",  # deep enough to leave the staging folder if joined as is
@@ -411,4 +461,5 @@ def test_given_artifacts_sharing_a_local_path_when_reading_files_then_each_keeps
     assert arrived == ["first", "second", "third"]
     ids = {item["id"]: item for item in sourcecraft.expected_artifacts([slug])}
     assert sorted(reference["source_file_relative_path"] for reference in references) == sorted(
-        f"{slug}/matrix/test/{item['cube_slug']}/{artifact_id}/reports/out.txt" for artifact_id, item in ids.items())
+        f"{slug}/matrix/test/{item['cube_slug']}/{artifact_id}/reports/out.txt" for artifact_id, item in ids.items()
+    )

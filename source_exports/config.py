@@ -121,7 +121,9 @@ def require_choice(value: Any, choices: Sequence[str], field: str) -> str:
 def require_url(value: Any, field: str) -> str:
     """Validate an http(s) base URL and return it without a trailing slash."""
     if not isinstance(value, str) or not re.match(r"^https?://[^/\s]+", value):
-        raise ConfigError(f"'{value}' is not an http(s) URL", field=field, hint="Use a value like https://api.example.com")
+        raise ConfigError(
+            f"'{value}' is not an http(s) URL", field=field, hint="Use a value like https://api.example.com"
+        )
     return value.rstrip("/")
 
 

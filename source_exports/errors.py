@@ -126,9 +126,7 @@ def error_for_status(status: int) -> Type[ExportsError]:
     return TransientError
 
 
-def to_traced_exception(
-    error: BaseException, stream: Optional[StreamDescriptor] = None
-) -> AirbyteTracedException:
+def to_traced_exception(error: BaseException, stream: Optional[StreamDescriptor] = None) -> AirbyteTracedException:
     """Map any exception to the CDK's traced exception, keeping messages free of secrets."""
     if isinstance(error, AirbyteTracedException):
         return error

@@ -74,9 +74,7 @@ class CappedRetry(Retry):
         if seconds > self.max_retry_after:
             asked = retry_after.strip()
             asked = f"{asked} s" if asked.isdigit() else f"until {asked}"
-            LOGGER.warning(
-                f"Server asked to wait {asked} (Retry-After); waiting {self.max_retry_after:g} s instead"
-            )
+            LOGGER.warning(f"Server asked to wait {asked} (Retry-After); waiting {self.max_retry_after:g} s instead")
             return self.max_retry_after
         return seconds
 

@@ -82,8 +82,12 @@ def schemaless_schema(metadata: Mapping[str, Any]) -> Dict[str, Any]:
     """The schema of a stream in schemaless mode: every data column inside one `data` object."""
     properties: Dict[str, Any] = {DATA_COLUMN: {"type": ["null", "object"], "additionalProperties": True}}
     properties.update(metadata)
-    return {"$schema": "http://json-schema.org/draft-07/schema#", "type": "object",
-            "additionalProperties": True, "properties": properties}
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "type": "object",
+        "additionalProperties": True,
+        "properties": properties,
+    }
 
 
 def to_schemaless(row: Mapping[str, Any], metadata: Collection[str]) -> Dict[str, Any]:

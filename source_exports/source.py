@@ -109,6 +109,7 @@ class SourceExports(SourceSeam, AbstractSource):
             if isinstance(config.get(vendor.key), Mapping):
                 upgraded[vendor.key] = vendor.upgrade_block(config[vendor.key])
         return super().configure(upgraded, temp_dir)
+
     @staticmethod
     def read_config(config_path: str) -> MutableMapping[str, Any]:
         """The CDK's config reader, with a config error saying what is wrong with the file and what to do."""

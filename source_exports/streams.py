@@ -180,7 +180,6 @@ class IncrementalExportsStream(ExportsStream, CheckpointMixin):
             self._state[self.cursor_field] = iso_millis(moved)
 
 
-
 def future_cursor_to_now(cursor: pendulum.DateTime, saved: str, stream: str, field: str) -> pendulum.DateTime:
     """The saved cursor, unless it is past our clock (beyond FUTURE_TOLERANCE): then now, with a warning.
 

@@ -39,9 +39,7 @@ class VendorClient:
     creates: bool = False
     timeout: Tuple[float, float] = TIMEOUT
 
-    def __init__(
-        self, session: Optional[requests.Session] = None, headers: Optional[Mapping[str, str]] = None
-    ) -> None:
+    def __init__(self, session: Optional[requests.Session] = None, headers: Optional[Mapping[str, str]] = None) -> None:
         self.session = session or build_session(retry_policy(methods=self.retried_methods))
         self.create_session = (session or build_session(create_policy())) if self.creates else self.session
         for each in {self.session, self.create_session}:

@@ -19,7 +19,9 @@ def test_given_context_and_hint_when_formatting_then_message_names_them_in_order
 
 
 def test_given_signed_url_in_context_when_formatting_then_query_is_removed():
-    error = DownloadError("Storage answered 500", url="https://s3.example/b/f.csv?X-Amz-Signature=abc&X-Amz-Credential=k")
+    error = DownloadError(
+        "Storage answered 500", url="https://s3.example/b/f.csv?X-Amz-Signature=abc&X-Amz-Credential=k"
+    )
     assert "X-Amz" not in error.user_message and "https://s3.example/b/f.csv" in error.user_message
 
 

@@ -17,10 +17,12 @@ def serve(pages):
 
 
 def test_given_cursor_links_when_walked_then_results_in_order_params_only_on_the_first_and_count_heard():
-    fetch, asked = serve({
-        f"{BASE}/runs/": {"count": 3, "results": [1, 2], "next": f"{BASE}/runs/?cursor=abc"},
-        f"{BASE}/runs/?cursor=abc": {"results": [3], "next": None},
-    })
+    fetch, asked = serve(
+        {
+            f"{BASE}/runs/": {"count": 3, "results": [1, 2], "next": f"{BASE}/runs/?cursor=abc"},
+            f"{BASE}/runs/?cursor=abc": {"results": [3], "next": None},
+        }
+    )
     counts = []
 
     items = list(NextLinkPaginator(BASE, fetch).items(f"{BASE}/runs/", {"limit": 2}, on_count=counts.append))

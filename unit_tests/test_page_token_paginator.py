@@ -20,11 +20,13 @@ def serve(pages):
 
 
 def test_given_three_pages_when_walked_then_each_page_in_order_and_the_token_of_the_one_before():
-    fetch, asked = serve({
-        None: {"runs": [1, 2], "next_page_token": "t1"},
-        "t1": {"runs": [3], "next_page_token": "t2"},
-        "t2": {"runs": [], "next_page_token": ""},
-    })
+    fetch, asked = serve(
+        {
+            None: {"runs": [1, 2], "next_page_token": "t1"},
+            "t1": {"runs": [3], "next_page_token": "t2"},
+            "t2": {"runs": [], "next_page_token": ""},
+        }
+    )
 
     assert list(PageTokenPaginator(fetch, "runs", on_repeat=lambda: LOOP).pages()) == [[1, 2], [3], []]
     assert asked == [None, "t1", "t2"]

@@ -39,8 +39,10 @@ def test_given_schemaless_and_a_run_output_primary_key_when_listing_streams_then
 def test_given_schemaless_when_a_file_stream_lists_its_schema_then_data_is_one_object_beside_the_metadata():
     from unit_tests.vendors.cargo.builders import ConfigBuilder
 
-    streams = {stream.name: stream for stream in SourceExports().streams({"cargo": ConfigBuilder().build(),
-                                                                        "schemaless": True})}
+    streams = {
+        stream.name: stream
+        for stream in SourceExports().streams({"cargo": ConfigBuilder().build(), "schemaless": True})
+    }
     properties = streams["leads"].get_json_schema()["properties"]  # no sample export: nothing to mock
     assert properties["data"]["type"] == ["null", "object"]
     assert {"_ab_source_file", "_ab_source_row", "_ab_window_start"} <= set(properties)

@@ -121,7 +121,9 @@ def defined(module: ModuleType, base: type) -> List[type]:
     return [
         value
         for value in vars(module).values()
-        if inspect.isclass(value) and issubclass(value, base) and value is not base
+        if inspect.isclass(value)
+        and issubclass(value, base)
+        and value is not base
         and value.__module__ == module.__name__
     ]
 
@@ -349,8 +351,9 @@ def test_given_the_paginator_table_when_checking_the_module_then_every_paginator
     module = paginator_module()
     rows = table(README, "paginator")
     listed = {ticks(row["paginator"])[0]: row["used by"] for row in rows}
-    assert set(listed) == {cls.__name__ for cls in vars(module).values()
-                           if inspect.isclass(cls) and cls.__module__ == module.__name__}
+    assert set(listed) == {
+        cls.__name__ for cls in vars(module).values() if inspect.isclass(cls) and cls.__module__ == module.__name__
+    }
     titles = {title_of(path) for path in PACKAGES}
     for name, used_by in listed.items():
         named = {title for title in titles if re.search(rf"\b{title}\b", used_by)}

@@ -61,10 +61,26 @@ ERROR_CODES = {
 JUNIT_CASES = [
     # suite, classname, name, time, status, message, type, details
     ("unit", "tests.test_math", "test_add", 0.012, "passed", None, None, None),
-    ("unit", "tests.test_math", "test_divide_by_zero", 0.5, "failed", "assert 1 == 2", "AssertionError",
-     "def test_divide_by_zero():\n>   assert 1 == 2\nE   assert 1 == 2"),
-    ("unit", "tests.test_io", "test_read <file> & \"quotes\"", 1.25, "error", "OSError: disk gone", "OSError",
-     "Traceback (most recent call last):\n  OSError: disk gone"),
+    (
+        "unit",
+        "tests.test_math",
+        "test_divide_by_zero",
+        0.5,
+        "failed",
+        "assert 1 == 2",
+        "AssertionError",
+        "def test_divide_by_zero():\n>   assert 1 == 2\nE   assert 1 == 2",
+    ),
+    (
+        "unit",
+        "tests.test_io",
+        'test_read <file> & "quotes"',
+        1.25,
+        "error",
+        "OSError: disk gone",
+        "OSError",
+        "Traceback (most recent call last):\n  OSError: disk gone",
+    ),
     ("unit", "tests.test_io", "test_slow", 0.0, "skipped", "needs network", "pytest.skip", None),
     ("integration", "tests.e2e.test_api", "test_ünïcødé_名前", 3.0, "passed", None, None, None),
 ]
@@ -85,7 +101,7 @@ def junit_xml(cases: Sequence[Tuple]) -> bytes:
         group = list(group)
         out.append(f'  <testsuite name={quoteattr(suite)} tests="{len(group)}">')
         for _, classname, name, time, status, message, kind, details in group:
-            out.append(f"    <testcase classname={quoteattr(classname)} name={quoteattr(name)} time=\"{time}\">")
+            out.append(f'    <testcase classname={quoteattr(classname)} name={quoteattr(name)} time="{time}">')
             tag = {"failed": "failure", "error": "error", "skipped": "skipped"}.get(status)
             if tag:
                 attributes = f" message={quoteattr(message)}" + (f" type={quoteattr(kind)}" if kind else "")
@@ -219,8 +235,12 @@ class FakeSourceCraft(FakeServer):
         return copy.deepcopy(self.rows[artifact_id])
 
     # building the repository
-    def add_run(self, status: str, workflows: Mapping[str, Mapping[str, Mapping[str, Sequence[Tuple]]]] = {},
-                hours_ago: float = 0.0) -> str:
+    def add_run(
+        self,
+        status: str,
+        workflows: Mapping[str, Mapping[str, Mapping[str, Sequence[Tuple]]]] = {},
+        hours_ago: float = 0.0,
+    ) -> str:
         """Add a run; `workflows` maps workflow → task → cube → [(local_path, status, body, rows), ...]."""
         with self._lock:
             slug = str(len(self.runs) + 1)
@@ -244,25 +264,55 @@ class FakeSourceCraft(FakeServer):
                 "user": {"id": stable_id("user", "octo"), "slug": "octo"},
             }
             for workflow_slug, tasks in workflows.items():
-                workflow = {"id": stable_id(slug, workflow_slug), "slug": workflow_slug, "description": "",
-                            "dates": dict(dates), "status": status, "tasks": [], "progress": None}
+                workflow = {
+                    "id": stable_id(slug, workflow_slug),
+                    "slug": workflow_slug,
+                    "description": "",
+                    "dates": dict(dates),
+                    "status": status,
+                    "tasks": [],
+                    "progress": None,
+                }
                 for task_slug, cubes in tasks.items():
-                    task = {"id": stable_id(slug, workflow_slug, task_slug), "slug": task_slug, "description": "",
-                            "dates": dict(dates), "status": status, "cubes": [], "progress": {}, "relations": {}}
+                    task = {
+                        "id": stable_id(slug, workflow_slug, task_slug),
+                        "slug": task_slug,
+                        "description": "",
+                        "dates": dict(dates),
+                        "status": status,
+                        "cubes": [],
+                        "progress": {},
+                        "relations": {},
+                    }
                     for cube_slug, artifacts in cubes.items():
                         key = (slug, workflow_slug, task_slug, cube_slug)
                         self.artifacts[key] = []
                         for local_path, artifact_status, body, rows in artifacts:
                             self.add_artifact(key, local_path, artifact_status, body, rows, created)
-                        task["cubes"].append({"id": stable_id(*key), "slug": cube_slug, "dates": dict(dates),
-                                              "status": status, "artifacts": None, "relations": {}})
+                        task["cubes"].append(
+                            {
+                                "id": stable_id(*key),
+                                "slug": cube_slug,
+                                "dates": dict(dates),
+                                "status": status,
+                                "artifacts": None,
+                                "relations": {},
+                            }
+                        )
                     workflow["tasks"].append(task)
                 run["workflows"].append(workflow)
             self.runs[slug] = run
             return slug
 
-    def add_artifact(self, key: Tuple[str, str, str, str], local_path: str, status: str, body: Optional[bytes],
-                     rows: Optional[List[Dict[str, Any]]] = None, at: Optional[datetime] = None) -> str:
+    def add_artifact(
+        self,
+        key: Tuple[str, str, str, str],
+        local_path: str,
+        status: str,
+        body: Optional[bytes],
+        rows: Optional[List[Dict[str, Any]]] = None,
+        at: Optional[datetime] = None,
+    ) -> str:
         """Add an artifact to a cube; `rows` are what the connector must read from `body`."""
         with self._lock:
             taken = {item["id"] for item in self.artifacts.get(key, [])}
@@ -275,9 +325,11 @@ class FakeSourceCraft(FakeServer):
             item = {
                 "id": artifact_id,
                 "local_path": local_path,
-                "dates": {"registered_at": iso(at + timedelta(minutes=1)),
-                          "obtained_at": iso(at + timedelta(minutes=2)) if status == "success" else None,
-                          "updated_at": iso(at + timedelta(minutes=2))},
+                "dates": {
+                    "registered_at": iso(at + timedelta(minutes=1)),
+                    "obtained_at": iso(at + timedelta(minutes=2)) if status == "success" else None,
+                    "updated_at": iso(at + timedelta(minutes=2)),
+                },
                 "status": status,
             }
             self.artifacts.setdefault(key, []).append(item)
@@ -318,32 +370,64 @@ class FakeSourceCraft(FakeServer):
         """Seven runs in every run status, artifacts in every artifact status, one of each file kind."""
         binary = bytes(random.Random(20250101).getrandbits(8) for _ in range(70_000)) + b"\x00\xff\xfe"
         junit = junit_xml(JUNIT_CASES)
-        build = {"compile": {"make": [
-            ("dist/app.bin", "success", binary, None),
-            ("logs/build.log", "success", b"building...\ndone\n", None),
-            ("metrics/size.json", "success", json.dumps(SIZE_METRICS).encode(), [SIZE_METRICS]),
-        ]}}
-        test = {"unit": {"pytest": [
-            ("reports/junit.xml", "success", junit, junit_rows(JUNIT_CASES)),
-            ("reports/coverage.csv", "success", csv_bytes(COVERAGE_ROWS), COVERAGE_ROWS),
-            ("reports/events.jsonl", "success", b"\n".join(json.dumps(row).encode() for row in EVENT_ROWS) + b"\n",
-             EVENT_ROWS),
-            ("reports/registered.xml", "registered", None, None),
-            ("reports/failed.xml", "failed", None, None),
-            ("reports/missing.xml", "missing", None, None),
-        ]}}
+        build = {
+            "compile": {
+                "make": [
+                    ("dist/app.bin", "success", binary, None),
+                    ("logs/build.log", "success", b"building...\ndone\n", None),
+                    ("metrics/size.json", "success", json.dumps(SIZE_METRICS).encode(), [SIZE_METRICS]),
+                ]
+            }
+        }
+        test = {
+            "unit": {
+                "pytest": [
+                    ("reports/junit.xml", "success", junit, junit_rows(JUNIT_CASES)),
+                    ("reports/coverage.csv", "success", csv_bytes(COVERAGE_ROWS), COVERAGE_ROWS),
+                    (
+                        "reports/events.jsonl",
+                        "success",
+                        b"\n".join(json.dumps(row).encode() for row in EVENT_ROWS) + b"\n",
+                        EVENT_ROWS,
+                    ),
+                    ("reports/registered.xml", "registered", None, None),
+                    ("reports/failed.xml", "failed", None, None),
+                    ("reports/missing.xml", "missing", None, None),
+                ]
+            }
+        }
         bench = {"perf": {"bench": [("metrics/bench.json", "success", json.dumps(BENCH_ROWS).encode(), BENCH_ROWS)]}}
         self.add_run("success", {"build": build, "test": test}, hours_ago=30)
-        self.add_run("failed", {"test": {"unit": {"pytest": [
-            ("reports/junit.xml", "success", junit_xml(JUNIT_CASES[:2]), junit_rows(JUNIT_CASES[:2]))]}}},
-            hours_ago=26)
+        self.add_run(
+            "failed",
+            {
+                "test": {
+                    "unit": {
+                        "pytest": [
+                            ("reports/junit.xml", "success", junit_xml(JUNIT_CASES[:2]), junit_rows(JUNIT_CASES[:2]))
+                        ]
+                    }
+                }
+            },
+            hours_ago=26,
+        )
         self.add_run("canceled", {"build": {"compile": {"make": []}}}, hours_ago=20)
         self.add_run("timeout", {"bench": bench}, hours_ago=12)
         late_rows = junit_rows(JUNIT_CASES[4:])
-        self.add_run("processing", {"test": {"unit": {"pytest": [
-            ("reports/junit.xml", "registered", junit_xml(JUNIT_CASES[4:]), late_rows),
-            ("reports/early.csv", "success", csv_bytes(COVERAGE_ROWS[:1]), COVERAGE_ROWS[:1]),
-        ]}}}, hours_ago=1)
+        self.add_run(
+            "processing",
+            {
+                "test": {
+                    "unit": {
+                        "pytest": [
+                            ("reports/junit.xml", "registered", junit_xml(JUNIT_CASES[4:]), late_rows),
+                            ("reports/early.csv", "success", csv_bytes(COVERAGE_ROWS[:1]), COVERAGE_ROWS[:1]),
+                        ]
+                    }
+                }
+            },
+            hours_ago=1,
+        )
         self.add_run("success", {"test": {"unit": {"pytest": []}}}, hours_ago=0.5)
         self.add_run("created", {}, hours_ago=0.1)
 
@@ -354,8 +438,12 @@ class FakeSourceCraft(FakeServer):
     def _error(self, status: int, message: str, headers: Optional[Dict[str, str]] = None, **details: str) -> Response:
         request_id = f"req-{next(self._request_counter):06d}"
         self.request_ids.append(request_id)
-        body = {"error_code": ERROR_CODES.get(status, "UNKNOWN"), "message": message, "request_id": request_id,
-                "details": details}
+        body = {
+            "error_code": ERROR_CODES.get(status, "UNKNOWN"),
+            "message": message,
+            "request_id": request_id,
+            "details": details,
+        }
         return Response(status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(body).encode())
 
     def _authorized(self, handler):
@@ -444,8 +532,9 @@ class FakeSourceCraft(FakeServer):
     @staticmethod
     def _summary(run: Mapping[str, Any]) -> Dict[str, Any]:
         summary = copy.deepcopy(dict(run))
-        summary["workflows"] = [{key: value for key, value in workflow.items() if key != "tasks"}
-                                for workflow in summary["workflows"]]
+        summary["workflows"] = [
+            {key: value for key, value in workflow.items() if key != "tasks"} for workflow in summary["workflows"]
+        ]
         return summary
 
     @staticmethod

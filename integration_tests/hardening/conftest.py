@@ -50,8 +50,15 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
             totals[index] += int(value)
         peak = f"{found.peak_rss_mb:.0f}" if found.peak_rss_mb is not None else "-"
         rows.append(
-            [found.case, outcome, str(found.rows_compared), str(found.rows_lost), str(found.rows_duplicated),
-             str(found.cli_runs), peak]
+            [
+                found.case,
+                outcome,
+                str(found.rows_compared),
+                str(found.rows_lost),
+                str(found.rows_duplicated),
+                str(found.cli_runs),
+                peak,
+            ]
         )
     write = terminalreporter.write_line
     terminalreporter.section("hardening summary")

@@ -135,7 +135,7 @@ class Runner:
         extra_secrets: Sequence[str] = (),
         measure: bool = False,
     ) -> CliResult:
-        with environment(env or {}), (measuring_command() if measure else contextlib.nullcontext()):
+        with environment(env or {}), measuring_command() if measure else contextlib.nullcontext():
             result = run_cli(verb, config, catalog, state, timeout=120)
         if measure:
             result, peak = take_peak(result)
@@ -192,7 +192,7 @@ def measuring_command() -> Iterator[None]:
 def take_peak(result: CliResult) -> Tuple[CliResult, float]:
     """The peak RSS (MB) the measuring wrapper wrote to stderr, and the result without that line."""
     lines = result.stderr.splitlines()
-    peaks = [int(line[len(PEAK_MARKER):]) for line in lines if line.startswith(PEAK_MARKER)]
+    peaks = [int(line[len(PEAK_MARKER) :]) for line in lines if line.startswith(PEAK_MARKER)]
     assert peaks, "the CLI ran without the memory-measuring wrapper"
     result.stderr = "\n".join(line for line in lines if not line.startswith(PEAK_MARKER))
     return result, peaks[-1] / 1024
@@ -247,9 +247,9 @@ def stream_errors(result: CliResult) -> Dict[str, Dict[str, Any]]:
 
 def warnings(result: CliResult, pattern: str) -> List[str]:
     regex = re.compile(pattern)
-    return [log["message"] for log in result.logs
-            if log["level"] in ("WARN", "WARNING")
-            and regex.search(log["message"])]
+    return [
+        log["message"] for log in result.logs if log["level"] in ("WARN", "WARNING") and regex.search(log["message"])
+    ]
 
 
 def catalog_of(streams: Sequence[Tuple[str, bool, Sequence[str]]]) -> Dict[str, Any]:

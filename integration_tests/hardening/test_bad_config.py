@@ -22,8 +22,12 @@ CARGO_RUNS = catalog_of([("cargo_runs", True, ["updatedAt"])])
 
 
 def cargo_runs_state(cursor: str) -> list:
-    return [{"type": "STREAM", "stream": {"stream_descriptor": {"name": "cargo_runs"},
-                                          "stream_state": {"updatedAt": cursor}}}]
+    return [
+        {
+            "type": "STREAM",
+            "stream": {"stream_descriptor": {"name": "cargo_runs"}, "stream_state": {"updatedAt": cursor}},
+        }
+    ]
 
 
 @pytest.mark.parametrize(
@@ -104,10 +108,18 @@ def test_given_a_sourcecraft_state_in_the_future_when_reading_then_a_warning_nam
     cli, figures
 ):
     with FakeVendors(vendors=["sourcecraft"]) as fakes:
-        state = [{"type": "STREAM", "stream": {"stream_descriptor": {"name": "sourcecraft_runs"},
-                                               "stream_state": {"updated_at": "2099-01-01T00:00:00.000Z"}}}]
-        result = cli.run("read", fakes.config(), catalog_of([("sourcecraft_runs", True, ["dates", "updated_at"])]),
-                         state)
+        state = [
+            {
+                "type": "STREAM",
+                "stream": {
+                    "stream_descriptor": {"name": "sourcecraft_runs"},
+                    "stream_state": {"updated_at": "2099-01-01T00:00:00.000Z"},
+                },
+            }
+        ]
+        result = cli.run(
+            "read", fakes.config(), catalog_of([("sourcecraft_runs", True, ["dates", "updated_at"])]), state
+        )
         assert result.errors == []
         warnings = [log["message"] for log in result.logs if log["level"] == "WARN"]
         assert any("is in the future" in m and "state.sourcecraft_runs.updated_at" in m for m in warnings), warnings
@@ -115,14 +127,15 @@ def test_given_a_sourcecraft_state_in_the_future_when_reading_then_a_warning_nam
         assert "2099-01-01T00:00:00.000Z" not in saved, saved
 
 
-def test_given_a_cursor_of_year_1_when_reading_then_it_starts_at_the_vendors_first_day_and_rows_are_exact(
-    cli, figures
-):
+def test_given_a_cursor_of_year_1_when_reading_then_it_starts_at_the_vendors_first_day_and_rows_are_exact(cli, figures):
     with FakeVendors(vendors=["cargo"]) as fakes:
         result = cli.run("read", fakes.config(), CARGO_RUNS, cargo_runs_state("0001-01-01T00:00:00.000Z"))
         assert result.errors == [], result.errors
-        assert warnings(result, r"cargo_runs: state\.cargo_runs\.updatedAt 0001-01-01T00:00:00\.000Z is before any "
-                                r"data this stream can hold; starting at 2020-01-01T00:00:00\.000Z instead")
+        assert warnings(
+            result,
+            r"cargo_runs: state\.cargo_runs\.updatedAt 0001-01-01T00:00:00\.000Z is before any "
+            r"data this stream can hold; starting at 2020-01-01T00:00:00\.000Z instead",
+        )
         comparison = compare(fakes.cargo.runs_for(), result.records("cargo_runs"), drop=())
         figures.add(comparison)
         assert comparison.exact, comparison.examples
@@ -136,8 +149,11 @@ def test_given_a_posthog_start_date_of_1990_when_reading_then_it_starts_at_posth
         catalog = catalog_of([("posthog_batch_export_runs", True, ["last_updated_at"])])
         result = cli.run("read", config, catalog)
         assert result.errors == [], result.errors
-        assert warnings(result, r"posthog_batch_export_runs: start_date 1990-01-01T00:00:00\.000Z is before any data "
-                                r"this stream can hold; starting at 2020-01-01T00:00:00\.000Z instead")
+        assert warnings(
+            result,
+            r"posthog_batch_export_runs: start_date 1990-01-01T00:00:00\.000Z is before any data "
+            r"this stream can hold; starting at 2020-01-01T00:00:00\.000Z instead",
+        )
 
 
 def test_given_a_posthog_events_sync_when_reading_then_the_planned_window_count_is_announced_before_any_export(

@@ -81,8 +81,11 @@ def test_given_a_wrong_token_per_vendor_when_checking_then_the_message_names_the
 
 
 BAD_FIELDS = {
-    "cargo": (("run_outputs", 0, "workflow_uuid"), "d2c4e6f8-1a3b-1c5d-9e7f-0a1b2c3d4e5f",
-              ["cargo.run_outputs[0].workflow_uuid", "d2c4e6f8-1a3b-1c5d-9e7f-0a1b2c3d4e5f"]),
+    "cargo": (
+        ("run_outputs", 0, "workflow_uuid"),
+        "d2c4e6f8-1a3b-1c5d-9e7f-0a1b2c3d4e5f",
+        ["cargo.run_outputs[0].workflow_uuid", "d2c4e6f8-1a3b-1c5d-9e7f-0a1b2c3d4e5f"],
+    ),
     "sourcecraft": (("repo_slug",), "no-such-repo", ["no-such-repo"]),
     "spaaza": (("exports",), ["users", "loyalty-points"], ["spaaza.exports", "loyalty-points", "transactions"]),
     "posthog": (("organization_id",), "not-a-uuid", ["posthog.organization_id", "not-a-uuid"]),
@@ -131,8 +134,10 @@ def bad_files(module_runner: Runner) -> Iterator[CliResult]:
 
 
 def file_rows(result: CliResult, stream: str) -> list:
-    return [{k: v for k, v in row.items() if not k.startswith("_ab_") or k == "_ab_extra_values"}
-            for row in result.records(stream)]
+    return [
+        {k: v for k, v in row.items() if not k.startswith("_ab_") or k == "_ab_extra_values"}
+        for row in result.records(stream)
+    ]
 
 
 def test_given_a_non_utf8_csv_when_reading_then_the_stream_fails_naming_file_and_row(bad_files, figures):
@@ -197,7 +202,9 @@ def test_given_artifact_paths_that_try_to_escape_when_staging_files_then_kept_in
             fakes.sourcecraft.add_artifact((slug, "evil", "task", "cube"), path, "success", f"payload {index}".encode())
         config = {"sourcecraft": fakes.sourcecraft.config_block(workflows=["evil"])}
         result = cli.run(
-            "read", config, catalog_of([("sourcecraft_artifact_files", False, [])]),
+            "read",
+            config,
+            catalog_of([("sourcecraft_artifact_files", False, [])]),
             env={"AIRBYTE_STAGING_DIRECTORY": str(staging)},
         )
         assert result.errors == []
@@ -213,8 +220,10 @@ def test_given_artifact_paths_that_try_to_escape_when_staging_files_then_kept_in
 def test_given_a_malformed_state_when_reading_then_the_error_names_the_state_key_and_the_fix(cli, figures):
     with FakeVendors(vendors=["cargo"]) as fakes:
         state = [
-            {"type": "STREAM", "stream": {"stream_descriptor": {"name": "cargo_runs"},
-                                          "stream_state": {"updatedAt": "yesterday-ish"}}},
+            {
+                "type": "STREAM",
+                "stream": {"stream_descriptor": {"name": "cargo_runs"}, "stream_state": {"updatedAt": "yesterday-ish"}},
+            },
         ]
         result = cli.run("read", fakes.config(), catalog_of([("cargo_runs", True, ["updatedAt"])]), state)
         error = stream_errors(result).get("cargo_runs") or result.errors[0]
@@ -244,8 +253,15 @@ def test_given_a_legacy_whole_file_state_of_an_older_version_when_reading_then_r
 def test_given_a_stream_state_with_an_unknown_key_when_reading_then_it_starts_from_start_date(cli, figures):
     """A per-stream state whose cursor key this version does not know: nothing is skipped, everything is read."""
     with FakeVendors(vendors=["cargo"]) as fakes:
-        state = [{"type": "STREAM", "stream": {"stream_descriptor": {"name": "cargo_runs"},
-                                               "stream_state": {"updated_at_v0": "2099-01-01T00:00:00Z"}}}]
+        state = [
+            {
+                "type": "STREAM",
+                "stream": {
+                    "stream_descriptor": {"name": "cargo_runs"},
+                    "stream_state": {"updated_at_v0": "2099-01-01T00:00:00Z"},
+                },
+            }
+        ]
         result = cli.run("read", fakes.config(), catalog_of([("cargo_runs", True, ["updatedAt"])]), state)
         assert result.errors == [], result.errors
         comparison = compare(fakes.cargo.runs_for(), result.records("cargo_runs"), drop=())

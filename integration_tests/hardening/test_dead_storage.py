@@ -91,8 +91,15 @@ def test_given_storage_answering_503_to_everything_when_reading_artifacts_then_t
         assert f"Storage host {host} failed 3 files in a row; not trying the others" in error["message"], error
         attempts = len(fakes.storage.requests_to(r"^/bucket/"))
         assert attempts == 3 * 6, attempts  # three files, each the first try and 5 retries; no fourth file
-        retries = [log["message"] for log in failed.logs if re.search(r"GET to 127\.0\.0\.1 failed \(HTTP 503\); "
-                                                                     r"retrying \(\d retries left\)", log["message"])]
+        retries = [
+            log["message"]
+            for log in failed.logs
+            if re.search(
+                r"GET to 127\.0\.0\.1 failed \(HTTP 503\); "
+                r"retrying \(\d retries left\)",
+                log["message"],
+            )
+        ]
         assert len(retries) == 3 * 5, retries  # every retry says so: a retried download is never silent
         assert failed.records("sourcecraft_artifact_records") == []
 
@@ -115,9 +122,7 @@ def test_given_spaaza_creating_the_task_then_failing_the_answer_when_reading_the
         assert warnings(result, r"Spaaza created the task anyway \(id \d+\): using it")
 
 
-def test_given_spaaza_failing_before_creating_the_task_when_reading_then_it_creates_it_once_after_looking(
-    cli, figures
-):
+def test_given_spaaza_failing_before_creating_the_task_when_reading_then_it_creates_it_once_after_looking(cli, figures):
     with FakeVendors(vendors=["spaaza"]) as fakes:
         config = fakes.config()
         config["spaaza"].update(exports=["users"], create_exports=True)

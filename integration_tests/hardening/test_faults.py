@@ -35,8 +35,13 @@ from integration_tests.test_posthog_e2e import expected_event
 pytestmark = pytest.mark.e2e
 
 SKIPPED_STREAMS = {"sourcecraft_artifact_files"}  # file transfer: staged bytes, covered by test_sourcecraft_e2e
-SNAPSHOT_STREAMS = {"sourcecraft_runs": "id", "sourcecraft_artifacts": "id", "cargo_runs": "uuid",
-                    "sourcecraft_artifact_records": "_sourcecraft_artifact_id", "posthog_batch_export_runs": "id"}
+SNAPSHOT_STREAMS = {
+    "sourcecraft_runs": "id",
+    "sourcecraft_artifacts": "id",
+    "cargo_runs": "uuid",
+    "sourcecraft_artifact_records": "_sourcecraft_artifact_id",
+    "posthog_batch_export_runs": "id",
+}
 """Streams of mutable objects (and their key): an unfinished one is emitted again by the next sync, by design."""
 CAP_ENV = "SOURCE_EXPORTS_MAX_RETRY_AFTER_SECONDS"
 # (fake, path regex) of each vendor's paged API endpoints and file endpoints, GET only where POST is never retried
@@ -349,9 +354,7 @@ def test_given_posthog_too_many_concurrent_downloads_when_reading_then_it_waits_
         assert any("too many file downloads running" in log["message"] for log in result.logs)
 
 
-def test_given_posthog_busy_beyond_the_retry_budget_when_reading_then_classified_failure_then_rerun_exact(
-    cli, figures
-):
+def test_given_posthog_busy_beyond_the_retry_budget_when_reading_then_classified_failure_then_rerun_exact(cli, figures):
     with FakeVendors(vendors=["posthog"]) as fakes:
         config = fakes.config()
         config["posthog"]["concurrency_retries"] = 1

@@ -55,8 +55,10 @@ def gzip_bomb(prefix: bytes, size: int = BOMB_SIZE, filler: bytes = ZEROS) -> by
 
 def zstd_bomb(prefix: bytes, size: int = BOMB_SIZE) -> bytes:
     compressor = zstandard.ZstdCompressor(level=3).compressobj()
-    return compressor.compress(prefix) + b"".join(compressor.compress(ZEROS) for _ in range(size >> 20)) + (
-        compressor.flush()
+    return (
+        compressor.compress(prefix)
+        + b"".join(compressor.compress(ZEROS) for _ in range(size >> 20))
+        + (compressor.flush())
     )
 
 
@@ -86,7 +88,10 @@ S3_ERROR = (
 ARTIFACTS: Dict[str, Tuple[Callable[[], bytes], Any, List[Dict[str, Any]], List[str]]] = {
     "a/first.csv": (lambda: GOOD_CSV, None, GOOD_ROWS, []),
     "b/nul-bomb.csv.gz": (
-        lambda: gzip_bomb(b"id,name\n1,"), None, [], ["CSV line", "file_limits.max_record_bytes", "row: 1"]
+        lambda: gzip_bomb(b"id,name\n1,"),
+        None,
+        [],
+        ["CSV line", "file_limits.max_record_bytes", "row: 1"],
     ),
     "c/middle.csv": (lambda: GOOD_CSV, None, GOOD_ROWS, []),
     "d/truncated.csv.gz": (lambda: truncated_gzip(GOOD_CSV * 50), None, [], ["gzip data is damaged", "end-of-stream"]),
@@ -96,14 +101,18 @@ ARTIFACTS: Dict[str, Tuple[Callable[[], bytes], Any, List[Dict[str, Any]], List[
     "h/nested-100k.json": (lambda: nested_json(100_000), None, [], ["nesting", "200 levels"]),
     "i/zstd-bomb.jsonl.zst": (lambda: zstd_bomb(b'{"id": "'), None, [], ["JSON Lines line", "max_record_bytes"]),
     "j/giant-field.csv.gz": (
-        lambda: gzip_bomb(b'id,note\n1,"', filler=TEXT_MIB), None, [],
+        lambda: gzip_bomb(b'id,note\n1,"', filler=TEXT_MIB),
+        None,
+        [],
         ["CSV field", "file_limits.max_field_bytes", "row: 1"],
     ),
     "k/error-page.csv": (lambda: HTML_PAGE, "text/html; charset=utf-8", [], ["text/html page", "Service Unavailable"]),
     "l/s3-error.csv": (lambda: S3_ERROR, "application/octet-stream", [], ["HTML/XML document", "AccessDenied"]),
     "la/huge-output.xml.gz": (
-        lambda: gzip_bomb(b'<testsuites><testsuite name="s"><testcase name="a"><system-out>', filler=TEXT_MIB), None,
-        [], ["JUnit XML element's text", "file_limits.max_field_bytes", "row: 1"],
+        lambda: gzip_bomb(b'<testsuites><testsuite name="s"><testcase name="a"><system-out>', filler=TEXT_MIB),
+        None,
+        [],
+        ["JUnit XML element's text", "file_limits.max_field_bytes", "row: 1"],
     ),
     "m/last.jsonl.gz": (lambda: gzip.compress(GOOD_JSONL), None, GOOD_JSONL_ROWS, []),
 }
@@ -232,21 +241,39 @@ def replace_stored(
 CSV_STREAM, JSON_STREAM = "enriched_leads", "scored_accounts"
 CARGO_CASES = {
     "csv-nul-bomb": (
-        CSV_STREAM, lambda: gzip_bomb(b"runUuid,name\n1,"), None, "config_error", ["CSV line", "max_record_bytes"]
+        CSV_STREAM,
+        lambda: gzip_bomb(b"runUuid,name\n1,"),
+        None,
+        "config_error",
+        ["CSV line", "max_record_bytes"],
     ),
     "csv-html-page": (
-        CSV_STREAM, lambda: HTML_PAGE, "text/html", "transient_error", ["text/html page", "Service Unavailable"]
+        CSV_STREAM,
+        lambda: HTML_PAGE,
+        "text/html",
+        "transient_error",
+        ["text/html page", "Service Unavailable"],
     ),
     "csv-truncated": (
-        CSV_STREAM, lambda: truncated_gzip(b"runUuid,name\n" + b"1,x\n" * 5000), None, "transient_error",
+        CSV_STREAM,
+        lambda: truncated_gzip(b"runUuid,name\n" + b"1,x\n" * 5000),
+        None,
+        "transient_error",
         ["gzip data", "end-of-stream"],
     ),
     "json-truncated": (
-        JSON_STREAM, lambda: truncated_gzip(b"[" + b'{"runUuid": "1"},' * 5000 + b'{"runUuid": "2"}]'), None,
-        "transient_error", ["gzip data", "end-of-stream"],
+        JSON_STREAM,
+        lambda: truncated_gzip(b"[" + b'{"runUuid": "1"},' * 5000 + b'{"runUuid": "2"}]'),
+        None,
+        "transient_error",
+        ["gzip data", "end-of-stream"],
     ),
     "json-nested-100k": (
-        JSON_STREAM, lambda: nested_json(100_000), None, "config_error", ["nesting", "file_limits.max_nesting_depth"]
+        JSON_STREAM,
+        lambda: nested_json(100_000),
+        None,
+        "config_error",
+        ["nesting", "file_limits.max_nesting_depth"],
     ),
 }
 
@@ -268,9 +295,7 @@ def test_given_a_hostile_cargo_export_when_reading_then_the_stream_fails_naming_
 
 POSTHOG_CASES = {
     "nul-bomb": (lambda: gzip_bomb(b'{"uuid": "'), "config_error", ["JSON Lines line", "max_record_bytes"]),
-    "truncated": (
-        lambda: truncated_gzip(b'{"uuid": "x"}\n' * 5000), "transient_error", ["gzip data", "end-of-stream"]
-    ),
+    "truncated": (lambda: truncated_gzip(b'{"uuid": "x"}\n' * 5000), "transient_error", ["gzip data", "end-of-stream"]),
 }
 
 

@@ -59,11 +59,31 @@ class TemporaryPostgres:
         password_file.write_text(self.password)
         if os.geteuid() == 0:
             shutil.chown(password_file, "postgres")
-        self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", self.user, "-A", "scram-sha-256",
-                  f"--pwfile={password_file}", "-E", "UTF8", "--no-sync")
+        self._run(
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            self.user,
+            "-A",
+            "scram-sha-256",
+            f"--pwfile={password_file}",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
         options = f"-c listen_addresses={self.host} -p {self.port} -k {self.root} -c fsync=off"
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.root / "log"),
-                  "-w", "start")
+        self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "start",
+        )
         return self
 
     def __exit__(self, *exc_info: Any) -> None:

@@ -108,9 +108,7 @@ def table_rows(cache: CacheBase, stream: str) -> List[Dict[str, Any]]:
     with cache.get_sql_engine().connect() as connection:
         result = connection.exec_driver_sql(f'SELECT * FROM "{cache.schema_name}"."{stream}"')
         names = list(result.keys())
-        return [
-            {name: value for name, value in zip(names, row) if not name.startswith("_airbyte_")} for row in result
-        ]
+        return [{name: value for name, value in zip(names, row) if not name.startswith("_airbyte_")} for row in result]
 
 
 def declared_type(column: Mapping[str, Any]) -> Tuple[set, Any]:
@@ -146,8 +144,10 @@ def assert_every_column_arrived(cache: CacheBase, schemas: Dict[str, Any], recor
         missing = sorted(name for key, name in columns.items() if table and key not in table[0])
         assert not missing, f"{stream}: columns dropped by the warehouse: {missing}"
         expected = Counter(
-            json.dumps({normalize(name): canonical(row.get(name), properties[name]) for name in columns.values()},
-                       sort_keys=True)
+            json.dumps(
+                {normalize(name): canonical(row.get(name), properties[name]) for name in columns.values()},
+                sort_keys=True,
+            )
             for row in rows
         )
         landed = Counter(
@@ -213,8 +213,13 @@ def test_given_every_stream_when_synced_into_postgresql_then_every_column_of_eve
         pytest.skip("PostgreSQL's server binaries (initdb, pg_ctl) are not installed")
     with TemporaryPostgres(bindir) as server:
         cache = ExactPostgresCache(
-            host=server.host, port=server.port, username=server.user, password=server.password,
-            database=server.database, schema_name="exports", cache_dir=str(tmp_path / "cache"),
+            host=server.host,
+            port=server.port,
+            username=server.user,
+            password=server.password,
+            database=server.database,
+            schema_name="exports",
+            cache_dir=str(tmp_path / "cache"),
         )
 
         schemas, records = sync(fakes, *teed_source, cache)

@@ -27,6 +27,7 @@ ROWS_PER_BATCH = 1_000
 """Rows that arrive one by one (streams that do not yield batches, per-row vendor work) are written
 in groups of this many."""
 
+
 def encode_row(row: Row) -> bytes:
     """One row as a JSON object, keeping top-level nulls (a null and a missing column differ).
 

@@ -124,9 +124,7 @@ class Fetcher:
         if start:
             headers["Range"] = f"bytes={start}-"
         for _ in range(MAX_REDIRECTS + 1):
-            response = self.session.get(
-                url, headers=headers, stream=True, timeout=self.timeout, allow_redirects=False
-            )
+            response = self.session.get(url, headers=headers, stream=True, timeout=self.timeout, allow_redirects=False)
             if not response.is_redirect:
                 return response
             location = response.headers["Location"]

@@ -175,9 +175,10 @@ def nesting_depth(text: bytes) -> int:
 def deeper_lines_possible(block: bytes, limit: int) -> bool:
     """False when no line of `block` holds more than `limit` opening brackets, so none nests deeper:
     one C-speed pass over the block and a search over the brackets it leaves."""
-    return _RUN_PAST.setdefault(limit, re.compile(rb"[^\n]{%d}" % (limit + 1))).search(
-        block.translate(None, _NOT_OPENING)
-    ) is not None
+    return (
+        _RUN_PAST.setdefault(limit, re.compile(rb"[^\n]{%d}" % (limit + 1))).search(block.translate(None, _NOT_OPENING))
+        is not None
+    )
 
 
 _RUN_PAST: Dict[int, Any] = {}

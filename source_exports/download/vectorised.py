@@ -179,6 +179,7 @@ def object_pieces(layout: Any, block: Any, first_row: int, encode: Any, quote: s
     pieces.append(literal + "}")
     return pieces
 
+
 def csv_batches(stream: io.BufferedReader, tail: Mapping[str, Any], file_name: str) -> Iterator[RecordBatch]:
     """JSON objects for the rows of a CSV stream, one batch per pyarrow block."""
     import pyarrow as pa
@@ -189,8 +190,10 @@ def csv_batches(stream: io.BufferedReader, tail: Mapping[str, Any], file_name: s
     names = unique_names(unique_names(header, reserved=(EXTRA_VALUES_COLUMN,)), reserved=tail)
     changes = renamed(header, names)
     if changes:
-        LOGGER.warning(f"{file_name}: column names repeat or collide with metadata columns; every column is kept, "
-                       f"read as {describe(changes)}")
+        LOGGER.warning(
+            f"{file_name}: column names repeat or collide with metadata columns; every column is kept, "
+            f"read as {describe(changes)}"
+        )
     checked = QuoteCheck(stream)
     try:
         reader = pacsv.open_csv(
@@ -299,9 +302,7 @@ def jsonl_blocks(stream: BinaryIO, reserved: AbstractSet[str]) -> Iterator[Tuple
         lines = [line.strip() for line in data.split(b"\n")] if data else []
         lines = [line for line in lines if line]
         if lines:
-            if deeper_lines_possible(data, depth_limit) and any(
-                nesting_depth(line) > depth_limit for line in lines
-            ):
+            if deeper_lines_possible(data, depth_limit) and any(nesting_depth(line) > depth_limit for line in lines):
                 raise Unsupported(f"a line after row {done} nests deeper than the limit")
             try:  # line by line, as the row path parses: lines joined could parse as what no line is
                 values = list(map(orjson.loads, lines))

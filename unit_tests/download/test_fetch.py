@@ -156,9 +156,18 @@ class StalledBody(CutBody):
 
 def test_given_a_host_that_stalls_after_some_bytes_when_reading_then_they_count_and_the_error_names_the_stall():
     with rm.Mocker() as mocker:
-        mocker.get(URL.split("?")[0], [{"body": StalledBody(DATA, 10), "headers": {"Content-Length": str(len(DATA))}}]
-                   + [{"body": StalledBody(DATA, 0), "status_code": 206,
-                       "headers": {"Content-Range": f"bytes 10-{len(DATA) - 1}/{len(DATA)}"}} for _ in range(6)])
+        mocker.get(
+            URL.split("?")[0],
+            [{"body": StalledBody(DATA, 10), "headers": {"Content-Length": str(len(DATA))}}]
+            + [
+                {
+                    "body": StalledBody(DATA, 0),
+                    "status_code": 206,
+                    "headers": {"Content-Range": f"bytes 10-{len(DATA) - 1}/{len(DATA)}"},
+                }
+                for _ in range(6)
+            ],
+        )
         body = Fetcher(timeout=(1, 0.5)).open(lambda: URL, "file.csv")
         assert body.read(100) == DATA[:10]  # the bytes before the stall are delivered, not dropped
         with pytest.raises(DownloadError) as raised:
@@ -184,8 +193,13 @@ def test_given_a_host_failing_three_files_in_a_row_when_opening_a_fourth_then_re
 
 def test_given_bytes_from_the_host_between_failures_when_counting_then_the_count_starts_again():
     with rm.Mocker() as mocker:
-        mocker.get(URL.split("?")[0], [{"status_code": 500, "text": "down"}] * 2 + [{"content": DATA}]
-                   + [{"status_code": 500, "text": "down"}] * 2 + [{"content": DATA}])
+        mocker.get(
+            URL.split("?")[0],
+            [{"status_code": 500, "text": "down"}] * 2
+            + [{"content": DATA}]
+            + [{"status_code": 500, "text": "down"}] * 2
+            + [{"content": DATA}],
+        )
         fetcher = Fetcher(session=requests.Session())
         for _ in range(2):
             for _ in range(2):

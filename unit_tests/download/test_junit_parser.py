@@ -35,15 +35,46 @@ second</error></testcase>
 </testsuites>"""
     )
     assert rows == [
-        {"suite": "unit", "classname": "pkg.TestA", "name": "ok", "time": 0.25, "status": "passed",
-         "failure_message": None, "failure_type": None, "failure_details": None},
-        {"suite": "unit", "classname": "pkg.TestA", "name": "bad", "time": 1.5, "status": "failed",
-         "failure_message": "expected 1", "failure_type": "AssertionError", "failure_details": "trace\nline 2"},
-        {"suite": "unit", "classname": "pkg.TestB", "name": "broken", "time": None, "status": "error",
-         "failure_message": "first line of error", "failure_type": None,
-         "failure_details": "first line of error\nsecond"},
-        {"suite": "unit", "classname": "pkg.TestB", "name": "skip", "time": None, "status": "skipped",
-         "failure_message": "not today", "failure_type": None, "failure_details": None},
+        {
+            "suite": "unit",
+            "classname": "pkg.TestA",
+            "name": "ok",
+            "time": 0.25,
+            "status": "passed",
+            "failure_message": None,
+            "failure_type": None,
+            "failure_details": None,
+        },
+        {
+            "suite": "unit",
+            "classname": "pkg.TestA",
+            "name": "bad",
+            "time": 1.5,
+            "status": "failed",
+            "failure_message": "expected 1",
+            "failure_type": "AssertionError",
+            "failure_details": "trace\nline 2",
+        },
+        {
+            "suite": "unit",
+            "classname": "pkg.TestB",
+            "name": "broken",
+            "time": None,
+            "status": "error",
+            "failure_message": "first line of error",
+            "failure_type": None,
+            "failure_details": "first line of error\nsecond",
+        },
+        {
+            "suite": "unit",
+            "classname": "pkg.TestB",
+            "name": "skip",
+            "time": None,
+            "status": "skipped",
+            "failure_message": "not today",
+            "failure_type": None,
+            "failure_details": None,
+        },
     ]
 
 

@@ -90,9 +90,7 @@ def test_given_a_file_with_tz_aware_timestamps_when_read_both_ways_then_pandas_i
     sink = io.BytesIO()
     pq.write_table(table, sink)
 
-    probe = subprocess.run(
-        [sys.executable, "-c", PANDAS_PROBE], input=sink.getvalue(), capture_output=True, check=True
-    )
+    probe = subprocess.run([sys.executable, "-c", PANDAS_PROBE], input=sink.getvalue(), capture_output=True, check=True)
 
     assert probe.stdout.split() == [b"8", b"8", b"2025-03-09T06:59:59.999999+00:00", b"False"]
 

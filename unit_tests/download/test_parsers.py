@@ -27,7 +27,7 @@ def test_given_quoted_newlines_bom_and_unicode_when_parsing_csv_then_values_are_
 
 
 def test_given_crlf_line_endings_and_nul_bytes_when_parsing_csv_then_rows_keep_data():
-    assert parse("csv", b"a,b\r\n1\x002,\"x\r\ny\"\r\n") == [{"a": "1\x002", "b": "x\r\ny"}]
+    assert parse("csv", b'a,b\r\n1\x002,"x\r\ny"\r\n') == [{"a": "1\x002", "b": "x\r\ny"}]
 
 
 def test_given_ragged_rows_when_parsing_csv_then_rows_are_kept_and_reported(caplog):

@@ -59,10 +59,10 @@ CASES = {
     "one column with empty values": b'a\n""\nx\n',
     "duplicate header names": b"a,a,b\n1,2,3\n",
     "ragged rows mid-file": b"id,a,b\n" + b"1,x,y\n" * 40 + b"2,short\n3,x,y,extra\n" + b"4,x,y\n" * 40,
-    "text after a closing quote": b'id,a\n' + b'1,"ok"\n' * 40 + b'2,"x"y\n3,z\n',
-    "quote left open at the end": b'id,a\n' + b'1,"ok"\n' * 40 + b'2,"unterminated\n3,z\n',
+    "text after a closing quote": b"id,a\n" + b'1,"ok"\n' * 40 + b'2,"x"y\n3,z\n',
+    "quote left open at the end": b"id,a\n" + b'1,"ok"\n' * 40 + b'2,"unterminated\n3,z\n',
     "quote inside an unquoted field": b'id,a\n1,x"y\n2,"q"\n',
-    "escaped quote across reads": b'id,a\n' + b'1,"' + b'""' * 300 + b'"\n' + b'2,b\n' * 50,
+    "escaped quote across reads": b"id,a\n" + b'1,"' + b'""' * 300 + b'"\n' + b"2,b\n" * 50,
     "a cell wider than a block": b"id,a\n" + b"1,x\n" * 30 + b"2," + b"w" * 5000 + b"\n" + b"3,y\n" * 30,
     "not UTF-8": b"id,a\n" + b"1,x\n" * 60 + b"2,\xff\xfe\n",
     "metadata name in header": b"id,job,_ab_source_row\n1,own,7\n",
@@ -173,7 +173,7 @@ def test_given_special_characters_when_escaped_then_they_match_orjson_byte_for_b
 def test_given_sliced_columns_with_nulls_when_escaped_then_each_value_matches_orjson():
     import pyarrow as pa
 
-    values = ['a"b', None, "\\", "", 'x\ny"', None, "\x01\"\\"] * 3
+    values = ['a"b', None, "\\", "", 'x\ny"', None, '\x01"\\'] * 3
     column = pa.array(values)
     for start, length in [(0, len(values)), (1, 5), (4, 9), (20, 1), (5, 0)]:
         piece = column.slice(start, length)
@@ -215,6 +215,13 @@ def test_given_repeated_and_metadata_named_columns_when_read_both_ways_then_ever
 
     assert fast == slow and vectorised_rows(batches) == 1
     assert slow[0][0] == [
-        ("a", "1"), ("a_3", "2"), ("job_2", "own"), ("_ab_extra_values_2", "x"), ("a_2", "y"),
-        ("_ab_source_file", "f.csv"), ("_ab_source_row", 1), ("job", "j1"), ("note", None),
+        ("a", "1"),
+        ("a_3", "2"),
+        ("job_2", "own"),
+        ("_ab_extra_values_2", "x"),
+        ("a_2", "y"),
+        ("_ab_source_file", "f.csv"),
+        ("_ab_source_row", 1),
+        ("job", "j1"),
+        ("note", None),
     ]

@@ -10,7 +10,11 @@ TRANSIENT_CLIENT_STATUSES = (408, 409, 425, 429)
 def expected_failure_types(*statuses: int) -> List[Tuple[int, FailureType]]:
     """(status, failure type) pairs: an unexpected 4xx is the user's to fix unless it means "try again"."""
     return [
-        (status, FailureType.transient_error if status in TRANSIENT_CLIENT_STATUSES or status >= 500
-         else FailureType.config_error)
+        (
+            status,
+            FailureType.transient_error
+            if status in TRANSIENT_CLIENT_STATUSES or status >= 500
+            else FailureType.config_error,
+        )
         for status in statuses
     ]

@@ -81,7 +81,7 @@ class CsvParser(RecordParser):
                     )
                 record: Row = dict(zip(header, cells))
                 if len(cells) < width:
-                    record.update((column, None) for column in header[len(cells):])
+                    record.update((column, None) for column in header[len(cells) :])
                 else:
                     record[EXTRA_VALUES_COLUMN] = cells[width:]
                 yield record

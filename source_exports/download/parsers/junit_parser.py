@@ -104,6 +104,7 @@ def seconds(value: Optional[str]) -> Optional[float]:
     except ValueError:
         return None
 
+
 class BoundedReader:
     """A read-through view of the report that raises `LimitSignal` once more bytes have been read
     since the parser's last event (`field_done`) or the last test case boundary (`record_done`)

@@ -123,8 +123,15 @@ def _iso_texts(column: Any, per_second: int) -> Any:
     month = np.where(month_index < 10, month_index + 3, month_index - 9)
     year = year_of_era + era * 400 + (month <= 2)
     seconds, fraction = np.divmod(micro_of_day, 1_000_000)
-    fields = [(year, 4, 0), (month, 2, 5), (day, 2, 8), (seconds // 3_600, 2, 11), (seconds // 60 % 60, 2, 14),
-              (seconds % 60, 2, 17), (fraction, 6, 20)]  # (value, digits, position in the text)
+    fields = [
+        (year, 4, 0),
+        (month, 2, 5),
+        (day, 2, 8),
+        (seconds // 3_600, 2, 11),
+        (seconds // 60 % 60, 2, 14),
+        (seconds % 60, 2, 17),
+        (fraction, 6, 20),
+    ]  # (value, digits, position in the text)
     text = np.empty((count, 32), dtype=np.uint8)
     text[:] = np.frombuffer(b"0000-00-00T00:00:00.000000+00:00", dtype=np.uint8)
     for value, digits, position in fields:

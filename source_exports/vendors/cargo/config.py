@@ -161,4 +161,3 @@ def refuse_duplicate_names(outputs: Tuple[RunOutputConfig, ...]) -> None:
                 hint="Give every run output a unique name",
             )
         seen[output.name] = output.index
-

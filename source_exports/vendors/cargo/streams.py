@@ -232,7 +232,6 @@ def updated_at(run: Mapping[str, Any]) -> Optional[datetime]:
         return None
 
 
-
 def build_streams(client: CargoClient, config: CargoConfig, start_date: Optional[datetime]) -> List[Any]:
     """The Cargo streams of one config block."""
     streams: List[Any] = [CargoPlays(client), CargoRuns(client, config, start_date)]

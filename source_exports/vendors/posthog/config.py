@@ -166,4 +166,3 @@ def parse_file_download(raw: Any) -> Optional[FileDownloadConfig]:
         include=optional_strings(raw, "include", prefix),
         exclude=optional_strings(raw, "exclude", prefix),
     )
-

@@ -20,7 +20,13 @@ from source_exports.vendors.sourcecraft.errors import VENDOR, SourceCraftNoDownl
 GLOB_FLAGS = glob.GLOBSTAR  # `**` spans folders, `*` stays in one: the file-based CDK's glob semantics
 SECRET_FIELDS = ("download_url",)
 IDENTITY_FIELDS = (
-    "artifact_id", "run_slug", "workflow_slug", "task_slug", "cube_slug", "local_path", "artifact_updated_at"
+    "artifact_id",
+    "run_slug",
+    "workflow_slug",
+    "task_slug",
+    "cube_slug",
+    "local_path",
+    "artifact_updated_at",
 )
 
 
@@ -166,4 +172,3 @@ class ArtifactLister:
                 continue
             for item in listed:
                 yield Artifact(cube, item)
-

@@ -59,7 +59,8 @@ def raise_for_response(response: requests.Response, action: str, stream: Optiona
         )
     if status == 404:
         raise SourceCraftNotFound(
-            text, hint="Check org_slug and repo_slug against the repository URL https://sourcecraft.dev/<org>/<repo>",
+            text,
+            hint="Check org_slug and repo_slug against the repository URL https://sourcecraft.dev/<org>/<repo>",
             **context,
         )
     if status == 429 or status >= 500:

@@ -83,8 +83,10 @@ class ArtifactRecordSchema:
             try:
                 rows = self.reader.sample(export, limit=SAMPLE_ROWS)
             except ExportsError as error:
-                self.logger.warning(f"sourcecraft_artifact_records: could not sample {artifact.label} for the schema "
-                                    f"({error.user_message}); an older artifact of the same path is tried")
+                self.logger.warning(
+                    f"sourcecraft_artifact_records: could not sample {artifact.label} for the schema "
+                    f"({error.user_message}); an older artifact of the same path is tried"
+                )
                 continue
             kinds.add(artifact.local_path)
             columns = [{key: value for key, value in row.items() if key not in self.metadata} for row in rows]

@@ -76,12 +76,14 @@ class RunCheckpoint:
         prefix = f"state.{stream}"
         max_slug = state.get("max_slug")
         if max_slug is not None and not str(max_slug).isdigit():
-            raise ConfigError(f"'{max_slug}' is not a run number", field=f"{prefix}.max_slug",
-                              hint="Reset the stream's state")
+            raise ConfigError(
+                f"'{max_slug}' is not a run number", field=f"{prefix}.max_slug", hint="Reset the stream's state"
+            )
         unfinished = state.get("unfinished_slugs") or []
         if not isinstance(unfinished, list):
-            raise ConfigError("must be a list of run slugs", field=f"{prefix}.unfinished_slugs",
-                              hint="Reset the stream's state")
+            raise ConfigError(
+                "must be a list of run slugs", field=f"{prefix}.unfinished_slugs", hint="Reset the stream's state"
+            )
         moments: Dict[str, Optional[pendulum.DateTime]] = {}
         for key in ("updated_at", "synced_at"):
             saved, field = state.get(key), f"{prefix}.{key}"
@@ -223,9 +225,7 @@ class RunScan:
     def _note_not_newest_first(self) -> None:
         if self._newest_first:
             self._newest_first = False
-            self.logger.info(
-                f"{self.stream}: SourceCraft did not list runs newest first; reading every page of runs"
-            )
+            self.logger.info(f"{self.stream}: SourceCraft did not list runs newest first; reading every page of runs")
 
     def _log_summary(self) -> None:
         if self.previous is not None:

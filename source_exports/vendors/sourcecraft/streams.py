@@ -285,7 +285,12 @@ class SourceCraftArtifactRecordsStream(ArtifactContentStream):
         """The union of the columns of every kind of report (see `record_schema.py`), then the metadata."""
         known = self.metadata_schema()
         sampler = ArtifactRecordSchema(
-            self.client, self.settings.workflows, self.settings.artifact_paths, self.reader, self.logger, known,
+            self.client,
+            self.settings.workflows,
+            self.settings.artifact_paths,
+            self.reader,
+            self.logger,
+            known,
             IDENTITY_PREFIX,
         )
         try:

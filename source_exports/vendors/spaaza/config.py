@@ -117,8 +117,6 @@ def parse_exports(value: Any) -> Tuple[str, ...]:
     return tuple(chosen)
 
 
-def parse_positive(
-    block: Mapping[str, Any], key: str, default: float, maximum: float, integer: bool = False
-) -> float:
+def parse_positive(block: Mapping[str, Any], key: str, default: float, maximum: float, integer: bool = False) -> float:
     """An optional positive number (integer when asked) up to `maximum`, else `default`."""
     return float(require_number(block, key, PREFIX, default, 0, maximum, integer, exclusive_minimum=True))

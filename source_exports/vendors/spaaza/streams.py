@@ -55,6 +55,7 @@ def parse_date(value: Any) -> Optional[pendulum.DateTime]:
         return None
     return parsed if isinstance(parsed, pendulum.DateTime) else None
 
+
 SAMPLE_ROWS = 100
 METADATA_COLUMNS: Dict[str, Any] = {
     FILE_COLUMN: {"type": ["null", "string"]},

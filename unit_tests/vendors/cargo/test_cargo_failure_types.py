@@ -14,9 +14,7 @@ def client() -> CargoClient:
     return CargoClient(parse_cargo_config(ConfigBuilder().build()))
 
 
-@pytest.mark.parametrize(
-    "status, failure_type", expected_failure_types(400, 405, 410, 408, 409, 425, 429, 501, 503)
-)
+@pytest.mark.parametrize("status, failure_type", expected_failure_types(400, 405, 410, 408, 409, 425, 429, 501, 503))
 def test_given_error_status_without_a_cargo_reason_when_calling_then_failure_type_per_contract(
     requests_mock, status, failure_type
 ):

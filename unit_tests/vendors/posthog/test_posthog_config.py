@@ -89,8 +89,14 @@ def test_given_no_concurrency_settings_when_parsed_then_windows_overlap_3_and_pa
 
 
 @pytest.mark.parametrize(
-    "key, value", [("export_concurrency", 0), ("export_concurrency", 11), ("download_concurrency", 17),
-                   ("download_concurrency", 2.5), ("export_concurrency", True)]
+    "key, value",
+    [
+        ("export_concurrency", 0),
+        ("export_concurrency", 11),
+        ("download_concurrency", 17),
+        ("download_concurrency", 2.5),
+        ("export_concurrency", True),
+    ],
 )
 def test_given_concurrency_out_of_range_when_parsed_then_error_names_the_field_and_the_range(key, value):
     with pytest.raises(ConfigError) as error:

@@ -23,8 +23,13 @@ def scan_of(pages, previous=None, start_date=None):
 
 
 def test_given_no_state_when_scanning_then_every_run_is_selected_and_checkpoint_remembers_unfinished():
-    pages = [[RunBuilder("4").with_status("processing").with_updated_at("2025-03-02T00:00:00Z").build(),
-              RunBuilder("3").with_status("created").build()], runs("2", "1")]
+    pages = [
+        [
+            RunBuilder("4").with_status("processing").with_updated_at("2025-03-02T00:00:00Z").build(),
+            RunBuilder("3").with_status("created").build(),
+        ],
+        runs("2", "1"),
+    ]
     client, scan, selected = scan_of(pages)
     assert selected == ["4", "3", "2", "1"]
     assert client.fetched == 2
@@ -80,10 +85,14 @@ def test_given_run_updated_after_cursor_above_floor_when_scanning_then_selected(
 
 
 def test_given_start_date_and_no_state_when_scanning_then_older_runs_are_skipped_and_paging_stops():
-    pages = [[RunBuilder("3").with_created_at("2025-03-03T00:00:00Z").build(),
-              RunBuilder("2").with_created_at("2025-03-02T00:00:00Z").build()],
-             [RunBuilder("1").with_created_at("2025-02-01T00:00:00Z").build()],
-             runs("0")]
+    pages = [
+        [
+            RunBuilder("3").with_created_at("2025-03-03T00:00:00Z").build(),
+            RunBuilder("2").with_created_at("2025-03-02T00:00:00Z").build(),
+        ],
+        [RunBuilder("1").with_created_at("2025-02-01T00:00:00Z").build()],
+        runs("0"),
+    ]
     client, _, selected = scan_of(pages, start_date=pendulum.datetime(2025, 3, 1))
     assert selected == ["3", "2"]
     assert client.fetched == 2
@@ -106,16 +115,23 @@ def test_given_unfinished_run_no_longer_listed_when_scanning_then_warned_and_dro
 def test_given_checkpoint_when_saved_and_read_back_then_identical():
     checkpoint = RunCheckpoint(pendulum.datetime(2025, 3, 1, 12), 12, ["11", "9"], pendulum.datetime(2025, 3, 2))
     state = checkpoint.to_state()
-    assert state == {"updated_at": "2025-03-01T12:00:00.000Z", "max_slug": "12", "unfinished_slugs": ["9", "11"],
-                     "synced_at": "2025-03-02T00:00:00.000Z"}
+    assert state == {
+        "updated_at": "2025-03-01T12:00:00.000Z",
+        "max_slug": "12",
+        "unfinished_slugs": ["9", "11"],
+        "synced_at": "2025-03-02T00:00:00.000Z",
+    }
     assert RunCheckpoint.from_state(state, "s").to_state() == state
     assert RunCheckpoint.from_state({}, "s") is None
 
 
 @pytest.mark.parametrize(
     "state, field",
-    [({"max_slug": "abc"}, "state.s.max_slug"), ({"unfinished_slugs": "7"}, "state.s.unfinished_slugs"),
-     ({"updated_at": "yesterday"}, "state.s.updated_at")],
+    [
+        ({"max_slug": "abc"}, "state.s.max_slug"),
+        ({"unfinished_slugs": "7"}, "state.s.unfinished_slugs"),
+        ({"updated_at": "yesterday"}, "state.s.updated_at"),
+    ],
 )
 def test_given_malformed_state_when_read_then_config_error_names_the_field(state, field):
     with pytest.raises(ConfigError) as raised:

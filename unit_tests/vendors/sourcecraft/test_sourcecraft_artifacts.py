@@ -16,11 +16,17 @@ LIST_URL = f"{API}/repos/o/r/cicd/artifacts/7/test/unit/pytest"
 
 
 def test_given_run_tree_when_walking_then_every_cube_and_workflow_filter_applies():
-    run = RunBuilder("7").with_workflow("build", {"compile": ["make", "pack"]}).with_workflow(
-        "test", {"unit": ["pytest"], "lint": []}
-    ).build()
-    assert [cube.path for cube in iter_cubes(run)] == ["7/build/compile/make", "7/build/compile/pack",
-                                                      "7/test/unit/pytest"]
+    run = (
+        RunBuilder("7")
+        .with_workflow("build", {"compile": ["make", "pack"]})
+        .with_workflow("test", {"unit": ["pytest"], "lint": []})
+        .build()
+    )
+    assert [cube.path for cube in iter_cubes(run)] == [
+        "7/build/compile/make",
+        "7/build/compile/pack",
+        "7/test/unit/pytest",
+    ]
     assert [cube.path for cube in iter_cubes(run, ["test"])] == ["7/test/unit/pytest"]
     assert list(iter_cubes({"slug": "8", "workflows": None})) == []
 
@@ -54,8 +60,15 @@ def test_given_artifact_when_made_a_record_then_download_url_is_gone_and_cube_sl
 
 def test_given_expired_url_when_minting_again_then_cube_is_listed_again_and_artifact_picked_by_id(requests_mock):
     client = SourceCraftClient(API, "t", "o", "r", session=requests.Session())
-    requests_mock.get(LIST_URL, json={"artifacts": [artifact("other", "x", url="https://s/other?sig=1"),
-                                                    artifact("a1", "y", url="https://s/fresh?sig=2")]})
+    requests_mock.get(
+        LIST_URL,
+        json={
+            "artifacts": [
+                artifact("other", "x", url="https://s/other?sig=1"),
+                artifact("a1", "y", url="https://s/fresh?sig=2"),
+            ]
+        },
+    )
     mint = Artifact(CUBE, artifact("a1", "y", url="https://s/first?sig=0")).minter(client)
     assert mint() == "https://s/first?sig=0"
     assert requests_mock.call_count == 0

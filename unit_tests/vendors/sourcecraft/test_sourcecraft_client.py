@@ -18,21 +18,29 @@ def client(page_size: int = 100) -> SourceCraftClient:
 
 
 def error(status: int, message: str = "boom", request_id: str = "req-42") -> dict:
-    return {"status_code": status, "json": {"error_code": "X", "message": message, "request_id": request_id,
-                                            "details": {}}}
+    return {
+        "status_code": status,
+        "json": {"error_code": "X", "message": message, "request_id": request_id, "details": {}},
+    }
 
 
 def test_given_three_pages_when_iterating_then_same_page_size_each_time_and_stops_without_token(requests_mock):
-    requests_mock.get(RUNS, [
-        {"json": {"runs": [{"slug": "3"}], "next_page_token": "t1"}},
-        {"json": {"runs": [{"slug": "2"}], "next_page_token": "t2"}},
-        {"json": {"runs": [{"slug": "1"}]}},
-    ])
+    requests_mock.get(
+        RUNS,
+        [
+            {"json": {"runs": [{"slug": "3"}], "next_page_token": "t1"}},
+            {"json": {"runs": [{"slug": "2"}], "next_page_token": "t2"}},
+            {"json": {"runs": [{"slug": "1"}]}},
+        ],
+    )
     pages = list(client(page_size=50).iter_run_pages())
     assert [[run["slug"] for run in page] for page in pages] == [["3"], ["2"], ["1"]]
     queries = [request.qs for request in requests_mock.request_history]
-    assert queries == [{"page_size": ["50"]}, {"page_size": ["50"], "page_token": ["t1"]},
-                       {"page_size": ["50"], "page_token": ["t2"]}]
+    assert queries == [
+        {"page_size": ["50"]},
+        {"page_size": ["50"], "page_token": ["t1"]},
+        {"page_size": ["50"], "page_token": ["t2"]},
+    ]
     assert {request.headers["Authorization"] for request in requests_mock.request_history} == {"Bearer secret-token"}
 
 

@@ -37,7 +37,7 @@ def run_finished(at: str):
 @pytest.mark.parametrize(
     "updated_at, run_finished_at, expected",
     [
-        ("2025-03-15T23:59:00Z", "2025-03-01T00:00:00Z", True),   # every date more than 14 days ago
+        ("2025-03-15T23:59:00Z", "2025-03-01T00:00:00Z", True),  # every date more than 14 days ago
         ("2025-03-16T00:01:00Z", "2025-03-01T00:00:00Z", False),  # updated within 14 days
         ("2025-03-01T00:00:00Z", "2025-03-20T00:00:00Z", False),  # its run finished within 14 days
     ],

@@ -64,8 +64,12 @@ def test_given_unfinished_run_in_state_when_it_gains_an_artifact_then_the_next_s
     running = RunBuilder("3").with_status("processing").with_created_at(pendulum.now("UTC").to_iso8601_string())
     running = running.with_workflow("test", {"unit": ["pytest"]}).build()
     given_runs(requests_mock, running, RunBuilder("2").build())
-    given_artifacts(requests_mock, "3/test/unit/pytest", [item("a3", "early.json"), item("late", "late.json")],
-                    {"a3": b'{"n": 1}', "late": b'{"n": 2}'})
+    given_artifacts(
+        requests_mock,
+        "3/test/unit/pytest",
+        [item("a3", "early.json"), item("late", "late.json")],
+        {"a3": b'{"n": 1}', "late": b'{"n": 2}'},
+    )
     stream = streams()["sourcecraft_artifact_records"]
     stream.state = {"max_slug": "3", "unfinished_slugs": ["3"], "updated_at": running["dates"]["updated_at"]}
     rows = list(stream.read_records(SyncMode.incremental))
@@ -79,8 +83,9 @@ def test_given_one_bad_report_when_reading_records_then_others_are_read_and_erro
     run = RunBuilder("5").with_workflow("test", {"unit": ["pytest"]}).build()
     given_runs(requests_mock, run)
     bodies = {"bad": b'{"a": 1', "good": b'[{"a": 1}, {"a": 2}]'}
-    given_artifacts(requests_mock, "5/test/unit/pytest", [item("bad", "m/bad.json"), item("good", "m/good.json")],
-                    bodies)
+    given_artifacts(
+        requests_mock, "5/test/unit/pytest", [item("bad", "m/bad.json"), item("good", "m/good.json")], bodies
+    )
     stream = streams()["sourcecraft_artifact_records"]
     stream.state = {"max_slug": "4", "unfinished_slugs": [], "updated_at": "2025-01-01T00:00:00Z"}
     rows = []
@@ -102,8 +107,12 @@ def test_given_an_unexpected_exception_in_one_artifact_when_reading_records_then
     run = RunBuilder("5").with_workflow("test", {"unit": ["pytest"]}).build()
     given_runs(requests_mock, run)
     bodies = {"one": b'[{"a": 1}]', "odd": b'[{"a": 2}]', "three": b'[{"a": 3}]'}
-    given_artifacts(requests_mock, "5/test/unit/pytest",
-                    [item("one", "m/1.json"), item("odd", "m/2.json"), item("three", "m/3.json")], bodies)
+    given_artifacts(
+        requests_mock,
+        "5/test/unit/pytest",
+        [item("one", "m/1.json"), item("odd", "m/2.json"), item("three", "m/3.json")],
+        bodies,
+    )
     stream = streams()["sourcecraft_artifact_records"]
     download = stream.download
 
@@ -127,8 +136,12 @@ def test_given_success_artifacts_when_reading_files_then_records_carry_file_refe
     run = RunBuilder("5").with_workflow("build", {"compile": ["make"]}).build()
     given_runs(requests_mock, run)
     bodies = {"bin": bytes(range(256)) * 10}
-    given_artifacts(requests_mock, "5/build/compile/make",
-                    [item("bin", "../dist/app.bin"), item("gone", "x.bin", "missing")], bodies)
+    given_artifacts(
+        requests_mock,
+        "5/build/compile/make",
+        [item("bin", "../dist/app.bin"), item("gone", "x.bin", "missing")],
+        bodies,
+    )
     stream = streams()["sourcecraft_artifact_files"]
     stream._writer = ArtifactFileWriter(str(tmp_path))
     (message,) = list(stream.read_records(SyncMode.full_refresh))
@@ -150,14 +163,19 @@ def test_given_two_artifacts_with_one_local_path_when_reading_files_then_distinc
     run = RunBuilder("5").with_workflow("build", {"compile": ["make"]}).build()
     given_runs(requests_mock, run)
     bodies = {"first": b"one", "second": b"two"}
-    given_artifacts(requests_mock, "5/build/compile/make", [item("first", "out/r.txt"), item("second", "out/r.txt")],
-                    bodies)
+    given_artifacts(
+        requests_mock, "5/build/compile/make", [item("first", "out/r.txt"), item("second", "out/r.txt")], bodies
+    )
     stream = streams()["sourcecraft_artifact_files"]
     stream._writer = ArtifactFileWriter(str(tmp_path))
-    references = {message.record.data["id"]: message.record.file_reference
-                  for message in stream.read_records(SyncMode.full_refresh)}
+    references = {
+        message.record.data["id"]: message.record.file_reference
+        for message in stream.read_records(SyncMode.full_refresh)
+    }
     assert {key: ref.source_file_relative_path for key, ref in references.items()} == {
-        "first": "5/build/compile/make/first/out/r.txt", "second": "5/build/compile/make/second/out/r.txt"}
+        "first": "5/build/compile/make/first/out/r.txt",
+        "second": "5/build/compile/make/second/out/r.txt",
+    }
     for key, reference in references.items():
         with open(reference.staging_file_url, "rb") as staged:
             assert staged.read() == bodies[key]
@@ -183,8 +201,10 @@ def test_given_old_artifact_refused_by_storage_when_reading_records_then_warning
         rows = list(stream.read_records(SyncMode.incremental))
     assert [(row["_sourcecraft_artifact_id"], row["a"]) for row in rows] == [("young", 1)]
     (warning,) = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
-    assert f"5/test/unit/pytest/old.json skipped: SourceCraft listed it as downloadable, but storage answered HTTP " \
-           f"{status}. Its latest date (2025-03-01T00:05:00.000Z) is more than 14 days ago" in warning
+    assert (
+        f"5/test/unit/pytest/old.json skipped: SourceCraft listed it as downloadable, but storage answered HTTP "
+        f"{status}. Its latest date (2025-03-01T00:05:00.000Z) is more than 14 days ago" in warning
+    )
     assert "1 refused past the 14-day retention" in caplog.text
     assert stream.state["max_slug"] == "5"
     assert "X-Amz-Signature" not in caplog.text

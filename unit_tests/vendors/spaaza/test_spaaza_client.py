@@ -115,26 +115,30 @@ def created(task_id, body):
     return {**TaskBuilder().with_id(task_id).build(), **{key: body[key] for key in ("desc", "target", "trigger")}}
 
 
-BODY = {"chain": 1764, "desc": "Airbyte source-exports: users full export",
-        "target": {"action": "export", "export_index": "users", "export_format": "csv"},
-        "trigger": {"once": "2025-01-01T00:00:00Z"}}
+BODY = {
+    "chain": 1764,
+    "desc": "Airbyte source-exports: users full export",
+    "target": {"action": "export", "export_index": "users", "export_format": "csv"},
+    "trigger": {"once": "2025-01-01T00:00:00Z"},
+}
 
 
 def test_given_post_tasks_answered_503_after_creating_when_creating_then_the_created_task_is_used(
     client, requests_mock
 ):
     requests_mock.post(f"{BASE_URL}/tasks", status_code=503, json=error_body("unavailable"))
-    requests_mock.get(f"{BASE_URL}/tasks", [{"json": [created(6, {**BODY, "desc": "other"}), created(7, BODY)]},
-                                             {"json": []}])
+    requests_mock.get(
+        f"{BASE_URL}/tasks", [{"json": [created(6, {**BODY, "desc": "other"}), created(7, BODY)]}, {"json": []}]
+    )
     assert client.create_task(BODY)["id"] == 7
     assert [r.method for r in requests_mock.request_history].count("POST") == 1
 
 
-def test_given_post_tasks_answered_503_without_creating_when_creating_then_it_is_sent_once_more(
-    client, requests_mock
-):
-    requests_mock.post(f"{BASE_URL}/tasks", [{"status_code": 503, "json": error_body("unavailable")},
-                                              {"status_code": 201, "json": created(8, BODY)}])
+def test_given_post_tasks_answered_503_without_creating_when_creating_then_it_is_sent_once_more(client, requests_mock):
+    requests_mock.post(
+        f"{BASE_URL}/tasks",
+        [{"status_code": 503, "json": error_body("unavailable")}, {"status_code": 201, "json": created(8, BODY)}],
+    )
     requests_mock.get(f"{BASE_URL}/tasks", json=[])
     assert client.create_task(BODY)["id"] == 8
     assert [r.method for r in requests_mock.request_history] == ["POST", "GET", "POST"]

@@ -130,4 +130,3 @@ def test_given_an_export_ahead_fails_when_reading_then_only_its_stream_sees_the_
         assert plan.task_for(found["c"], "full")["id"] == "c:full"
     finally:
         plan.close()
-
