@@ -10,8 +10,10 @@ precision). A row at `t` in `[start, end)` then passes `start - MARGIN` under an
 (`t > start - 1 day`, and its day is after the day before `start`'s), and `end + MARGIN` too
 (`t < end + 1 day`, and its day is at most `end`'s, before the day after it). An open first window
 (`is_before_date` only) widens its end alone. The window that ends at the sync's end ("now") is
-asked with no end at all (`is_after_date` only, or the open first window's `is_before_date`), so
-no export asks for a date in the future. The windowed stream then keeps each row only in the
+asked with no end at all (`is_after_date` only), so it names no date in the future. The one
+exception is the open first window (no `start_date`, no state), which always ends now: its only
+rule is `is_before_date` a day past now, since a bound of now itself would lose today's rows
+under a day-precision reading. The windowed stream then keeps each row only in the
 window its own date falls in (`SpaazaWindowedExportStream.rows_in_window`), so a row is emitted
 once whichever reading Spaaza has; the cost is up to two extra days of rows downloaded per window.
 `date_window_segment` is the one function to change if Spaaza's rule body turns out to differ.
