@@ -1,4 +1,5 @@
-"""The faster attribute-doc reader (`cdk_seam`) gives exactly what `attributes_doc` gives; `startup` installs it."""
+"""The faster attribute-doc reader (`cdk_seam`) gives exactly what `attributes_doc` gives; `startup` installs it,
+with the allocator, BLAS-thread and garbage-collector settings of the command."""
 
 import functools
 import importlib
@@ -132,6 +133,21 @@ def test_given_a_pool_chosen_by_the_user_when_installed_then_it_is_kept(monkeypa
     assert startup.os.environ["ARROW_DEFAULT_MEMORY_POOL"] == "system"
 
 
+def test_given_no_blas_thread_count_chosen_when_installed_then_one_thread_is_asked_for(monkeypatch):
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "undone after the test")
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS")
+    monkeypatch.setattr(cdk_seam, "speed_up_serpyco", lambda: None)
+    startup.install()
+    assert startup.os.environ["OPENBLAS_NUM_THREADS"] == "1"
+
+
+def test_given_a_blas_thread_count_chosen_by_the_user_when_installed_then_it_is_kept(monkeypatch):
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
+    monkeypatch.setattr(cdk_seam, "speed_up_serpyco", lambda: None)
+    startup.install()
+    assert startup.os.environ["OPENBLAS_NUM_THREADS"] == "4"
+
+
 def test_given_the_default_thresholds_when_collecting_less_often_then_only_the_young_one_is_raised(monkeypatch):
     asked = []
     monkeypatch.setattr(startup.gc, "get_threshold", lambda: (700, 10, 10))
@@ -146,3 +162,38 @@ def test_given_a_higher_threshold_already_set_when_collecting_less_often_then_it
     monkeypatch.setattr(startup.gc, "set_threshold", lambda *thresholds: asked.append(thresholds))
     startup.collect_less_often()
     assert asked == [(50_000, 20, 5)]
+
+
+@pytest.fixture
+def collections():
+    """The generation of every cyclic collection that starts while the test runs; frozen objects thawed after."""
+    started = []
+
+    def heard(phase, info):
+        if phase == "start":
+            started.append(info["generation"])
+
+    startup.gc.callbacks.append(heard)
+    try:
+        yield started
+    finally:
+        startup.gc.callbacks.remove(heard)
+        startup.gc.unfreeze()
+        startup.gc.enable()
+
+
+def test_given_many_new_objects_when_modules_load_uncollected_then_none_is_collected_and_all_are_frozen(collections):
+    frozen_before = startup.gc.get_freeze_count()
+    with startup.modules_uncollected():
+        assert not startup.gc.isenabled()
+        made = [{"row": index} for index in range(3 * startup.gc.get_threshold()[0] + 1_000)]
+        during = list(collections)
+    assert during == []
+    assert startup.gc.isenabled()
+    assert startup.gc.get_freeze_count() >= frozen_before + len(made)
+
+
+def test_given_an_error_while_modules_load_when_leaving_then_collection_is_on_again(collections):
+    with pytest.raises(ImportError), startup.modules_uncollected():
+        raise ImportError("a module failed to load")
+    assert startup.gc.isenabled()
