@@ -15,14 +15,13 @@ from typing import Any, Iterable, List, Mapping
 
 from source_exports import startup
 
-startup.install()  # as the `source-exports` command does, before airbyte-cdk and pyarrow are imported
+with startup.command_start():  # as the `source-exports` command starts: settings first, then airbyte-cdk and pyarrow
+    from airbyte_cdk.models import SyncMode
 
-from airbyte_cdk.models import SyncMode  # noqa: E402
-
-from source_exports.download.reader import ExportFile, ExportFileReader  # noqa: E402
-from source_exports.run import exit_without_teardown, launch  # noqa: E402
-from source_exports.source import SourceExports  # noqa: E402
-from source_exports.streams import ExportsStream  # noqa: E402
+    from source_exports.download.reader import ExportFile, ExportFileReader
+    from source_exports.run import exit_without_teardown, launch
+    from source_exports.source import SourceExports
+    from source_exports.streams import ExportsStream
 
 STREAM = "bench_output"
 

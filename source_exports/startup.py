@@ -83,11 +83,22 @@ def install() -> None:
     skip_remote_filesystems()
 
 
-def main(argv: Optional[List[str]] = None) -> None:
-    """Console-script entry point: start-up settings, then the Airbyte protocol (`run.run`)."""
+@contextlib.contextmanager
+def command_start() -> Iterator[None]:
+    """Every start-up setting of the command; the modules imported inside load uncollected (`modules_uncollected`).
+
+    `main` imports the protocol inside it; so does the benchmark's library route (`bench.library`), whose
+    reads must run as the command's do.
+    """
     with modules_uncollected():
         install()
         collect_less_often()
+        yield
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """Console-script entry point: start-up settings, then the Airbyte protocol (`run.run`)."""
+    with command_start():
         from source_exports.run import run  # imports airbyte-cdk: after install()
 
     run(argv)

@@ -4,6 +4,8 @@ with the allocator, BLAS-thread and garbage-collector settings of the command.""
 import functools
 import importlib
 import inspect
+import os
+import subprocess
 import sys
 import textwrap
 
@@ -197,3 +199,22 @@ def test_given_an_error_while_modules_load_when_leaving_then_collection_is_on_ag
     with pytest.raises(ImportError), startup.modules_uncollected():
         raise ImportError("a module failed to load")
     assert startup.gc.isenabled()
+
+
+def test_given_a_fresh_process_when_the_command_starts_then_every_setting_is_applied_and_its_modules_are_frozen():
+    probe = textwrap.dedent(
+        """
+        import gc, os, sys
+        from source_exports import startup
+        with startup.command_start():
+            collecting = gc.isenabled()
+            import source_exports.run
+        print(collecting, gc.isenabled(), gc.get_threshold()[0], gc.get_freeze_count() > 0)
+        print(os.environ["ARROW_DEFAULT_MEMORY_POOL"], os.environ["OPENBLAS_NUM_THREADS"], sys.modules["pyarrow._s3fs"])
+        """
+    )
+    unset = ("ARROW_DEFAULT_MEMORY_POOL", "OPENBLAS_NUM_THREADS")
+    env = {key: value for key, value in os.environ.items() if key not in unset}
+    printed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True).stdout
+
+    assert printed.splitlines() == [f"False True {startup.YOUNG_THRESHOLD} True", "jemalloc 1 None"]
