@@ -19,7 +19,6 @@ def test_given_a_small_export_when_the_benchmark_runs_then_every_pipeline_reads_
     tmp_path, capsys, monkeypatch
 ):
     monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")  # as on a machine that sets it: the children still keep bytecode
-    monkeypatch.setenv("PYTHONUNBUFFERED", "1")  # ... and unbuffered stdio, which the children must not inherit
     monkeypatch.setattr(bench.run, "BYTECODE_CACHE", tmp_path / "bytecode")
     results = run_bench(rows=300, repeat=1, formats=ALL, data_dir=tmp_path / "data", warmup=0)
 

@@ -28,8 +28,8 @@ yet the collector walked them in eleven collections (~50 ms, one of them 23 ms, 
 start-up). `modules_uncollected` holds collection off while the modules load and then freezes
 what they made (`gc.freeze`), so later collections skip it.
 
-All of these change the process, so only the command applies them (`main`, the console script),
-never an import of the package.
+All of these change the process, so only a process of its own applies them (`command_start`: the
+console script's `main`, and the benchmark's library route), never an import of the package.
 """
 
 from __future__ import annotations
