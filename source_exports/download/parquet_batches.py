@@ -8,7 +8,7 @@ string array of JSON texts, and the pieces of each object are joined row-wise by
 - integers and booleans: arrow's cast to text (`12`, `-3`, `true`), which is what orjson writes;
 - floats: orjson over the column as one float64 numpy array (nulls, NaN and ±inf all become
   `null`, as orjson writes them), split on commas; float32 widened first, as `to_pylist` does;
-- strings: the CSV encoder's escaper (`escape_json_strings`), quoted;
+- strings: as the CSV encoder writes them (`json_strings`, `escape_json_strings` where a column has nulls);
 - UTC timestamps (s, ms, us): their digits by numpy, as isoformat writes them (`utc_iso_texts`);
 - every other type (other timestamps, dates, decimals, binary, lists, structs, maps, ...): the row
   path's own functions per value (`to_json_value` + `orjson.dumps`), so those columns match
@@ -42,6 +42,7 @@ from source_exports.download.vectorised import (
     Quoted,
     Unsupported,
     escape_json_strings,
+    json_strings,
     object_layout,
     object_pieces,
 )
@@ -98,7 +99,8 @@ def encode_column(column: Any) -> Any:
     """A column as a string array of JSON texts (no nulls): exactly what orjson writes for `to_pylist()` values.
 
     Strings and timestamps without nulls come back `Quoted` (their quotes go into the literals
-    around them); with nulls they are joined with their quotes here, as `null` takes none.
+    around them) or, strings dense in quotes and backslashes, `Listed`; with nulls they are joined
+    with their quotes here, as `null` takes none.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -123,7 +125,7 @@ def encode_column(column: Any) -> Any:
         if types.is_large_string(kind):
             column = pc.cast(column, pa.string())
         if not column.null_count:
-            return Quoted(escape_json_strings(column))
+            return json_strings(column)
         quote = string_scalar('"')
         encoded = pc.binary_join_element_wise(quote, escape_json_strings(column), quote, string_scalar(""))
     else:

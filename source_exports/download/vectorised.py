@@ -1,7 +1,8 @@
 """Vectorised encoders: a whole block of a file to JSON object bytes without a Python loop per row.
 
-CSV: pyarrow's streaming CSV reader (every column read as text, quoted newlines allowed) and
-pyarrow string kernels that escape each column and join the pieces of every JSON object.
+CSV: pyarrow's streaming CSV reader (every column read as text, quoted newlines allowed), each
+column escaped as a whole (`json_strings`) and pyarrow's kernel that joins the pieces of every
+JSON object.
 JSON Lines: each line of a block is validated by orjson and spliced as it is.
 Parquet: `parquet_batches.py`, column by column.
 
@@ -13,11 +14,10 @@ a header that does not fit the first block, invalid UTF-8, non-object JSON lines
 
 from __future__ import annotations
 
-import array
 import csv
 import io
 import logging
-from typing import AbstractSet, Any, BinaryIO, Dict, Iterator, List, Mapping, NamedTuple, Tuple
+from typing import AbstractSet, Any, BinaryIO, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple
 
 import orjson
 
@@ -51,6 +51,13 @@ _ESCAPES = {
 _ESCAPE_ORDER = sorted(_ESCAPES, key=lambda code: code != ord("\\"))  # backslash first: later escapes add some
 _ORDINARY = bytes(code for code in range(256) if code not in _ESCAPES)
 _BYTES = {code: bytes([code]) for code in _ESCAPES}
+_QUOTE, _COMMA = ord('"'), ord(",")
+LISTED_DENSITY = 1 / 20
+"""Special bytes per byte of a column from which `json_strings` has orjson write it (`Listed`). Measured
+on 150 KB columns: escaping the buffer costs ~20-40 ns per special byte, orjson ~0.5 ns per byte of
+ASCII values and ~3 ns of non-ASCII ones. From one special byte in 20, orjson was as fast or faster
+for every value length (20 to 1,000 bytes) and alphabet tried; at one in 50, up to 1.6x slower on
+non-ASCII text."""
 
 
 class Column(NamedTuple):
@@ -66,16 +73,24 @@ class Quoted(NamedTuple):
     texts: Any
 
 
+class Listed(NamedTuple):
+    """An encoded column (no nulls) whose values are whole JSON texts each followed by a comma:
+    `object_pieces` takes that comma as the separator before the next key."""
+
+    texts: Any
+
+
 class Unsupported(Exception):
     """The vectorised path cannot reproduce the row path here (the reader counts the rows already emitted)."""
 
 
 def row_numbers(first: int, count: int) -> Any:
     """`first`, `first + 1`, ... as a string array (JSON numbers), built without pandas checks."""
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    values = pa.py_buffer(array.array("q", range(first, first + count)))
+    values = pa.py_buffer(np.arange(first, first + count, dtype=np.int64))
     numbers = pa.Array.from_buffers(pa.int64(), count, [None, values])
     return pc.cast(numbers, pa.string())
 
@@ -120,25 +135,51 @@ def escape_json_strings(column: Any) -> Any:
 
     One C-speed scan (`bytes.translate` deleting every ordinary byte) finds which special bytes
     the column's data holds at all; most columns of real exports hold none and cost only the scan.
-    Otherwise the whole data buffer is escaped at once by `bytes.replace` (backslash first), and
-    each value's new offset is its old one plus the bytes the escapes before it added, counted
-    with numpy. pyarrow's `replace_substring` does the same per value at a third of the speed,
-    which made quote-heavy columns (JSON in a cell) the slowest part of a read.
     """
+    raw, present = _special_bytes(column)
+    return _escaped(column, raw, present) if present else column
+
+
+def json_strings(column: Any) -> Any:
+    """A string column without nulls as JSON strings, `Quoted` or `Listed`, whichever costs less here.
+
+    Both are exact; what each costs differs. Escaping the data buffer (`_escaped`) costs per special
+    byte; orjson writing the values as one list (`_listed`) costs per byte, more for non-ASCII values
+    (each value becomes a Python string first), and no more for a dense column such as JSON in a
+    cell, where a sixth of the bytes are quotes and backslashes (docs/performance.md).
+    """
+    raw, present = _special_bytes(column)
+    if not present:
+        return Quoted(column)
+    if len(present) >= LISTED_DENSITY * len(raw):
+        listed = _listed(column)
+        if listed is not None:
+            return Listed(listed)
+    return Quoted(_escaped(column, raw, present))
+
+
+def _special_bytes(column: Any) -> Tuple[bytes, bytes]:
+    """The column's value bytes and, in order, every byte of them that a JSON string escapes."""
+    _, offsets, data = column.buffers()
+    if data is None or not len(column):
+        return b"", b""
+    bounds = memoryview(offsets).cast("i")  # int32 offsets of a StringArray
+    raw = data[bounds[column.offset] : bounds[column.offset + len(column)]].to_pybytes()
+    return raw, raw.translate(None, _ORDINARY)
+
+
+def _escaped(column: Any, raw: bytes, present: bytes) -> Any:
+    """`escape_json_strings` where `raw` holds the special bytes `present`: the whole data buffer is
+    escaped at once by `bytes.replace` (backslash first), and each value's new offset is its old one
+    plus the bytes the escapes before it added, counted with numpy. pyarrow's `replace_substring`
+    does the same per value, a pass per byte to escape."""
     import numpy as np
     import pyarrow as pa
 
-    validity, offsets, data = column.buffers()
-    if data is None or not len(column):
-        return column
+    validity, offsets, _ = column.buffers()
     bounds = np.frombuffer(offsets, dtype=np.int32, count=len(column) + 1, offset=column.offset * 4)
-    start, end = int(bounds[0]), int(bounds[-1])
-    raw = data[start:end].to_pybytes()
-    present = raw.translate(None, _ORDINARY)
-    if not present:
-        return column
     view = np.frombuffer(raw, dtype=np.uint8)
-    relative = bounds - start
+    relative = bounds - bounds[0]
     shifted = relative.astype(np.int64)
     for code in _ESCAPE_ORDER:
         if _BYTES[code] in present:
@@ -157,23 +198,58 @@ def escape_json_strings(column: Any) -> Any:
     )
 
 
-def object_pieces(layout: Any, block: Any, first_row: int, encode: Any, quote: str = "") -> List[Any]:
+def _listed(column: Any) -> Optional[Any]:
+    """The column's values as orjson writes them in a list, each with the comma after it, or None.
+
+    orjson writes `["v0",...,"vn",""]` (the empty string appended gives the last value its comma).
+    A value ends where `","` follows its closing quote. Inside a value every quote is escaped, so the
+    pattern also matches inside one only where a value ends in `",`: then there are more matches
+    than values, and the column is escaped the other way.
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    values = column.to_pylist()
+    values.append("")
+    text = orjson.dumps(values)
+    if len(text) >= 1 << 31:
+        return None
+    view = np.frombuffer(text, dtype=np.uint8)
+    ends = np.flatnonzero((view[:-2] == _QUOTE) & (view[1:-1] == _COMMA) & (view[2:] == _QUOTE))
+    if len(ends) != len(column):
+        return None
+    offsets = np.empty(len(column) + 1, dtype=np.int32)
+    offsets[0] = 1
+    offsets[1:] = ends + 2
+    return pa.Array.from_buffers(pa.string(), len(column), [None, pa.py_buffer(offsets), pa.py_buffer(text)])
+
+
+def object_pieces(layout: Any, block: Any, first_row: int, encode: Any) -> List[Any]:
     """The pieces of one block's JSON objects, in `layout` order: constant text between columns,
-    one encoded array per column (`encode(column)`, wrapped in `quote`, or in quotes when `encode`
-    gives it `Quoted`) and the row numbers."""
+    one encoded array per column (`encode(column)`: JSON texts, or `Quoted` or `Listed` ones)
+    and the row numbers."""
+    import pyarrow.compute as pc
+
     count = block.num_rows
     pieces: List[Any] = []
-    literal = "{"
+    literal, separator = "{", ""
     for position, (key, source) in enumerate(layout):
-        literal += ("," if position else "") + json_text(key) + ":"
+        literal += separator + json_text(key) + ":"
+        separator = ","
         if source is ROW_NUMBER:
             pieces += [literal, row_numbers(first_row, count)]
             literal = ""
         elif isinstance(source, Column):
             encoded = encode(block.column(source.index))
-            around, encoded = ('"', encoded.texts) if isinstance(encoded, Quoted) else (quote, encoded)
-            pieces += [literal + around, encoded]
-            literal = around
+            if isinstance(encoded, Listed) and position == len(layout) - 1:  # no key follows its comma
+                encoded = pc.utf8_slice_codeunits(encoded.texts, 0, -1)
+            if isinstance(encoded, Listed):
+                pieces += [literal, encoded.texts]
+                literal, separator = "", ""
+            else:
+                around, encoded = ('"', encoded.texts) if isinstance(encoded, Quoted) else ("", encoded)
+                pieces += [literal + around, encoded]
+                literal = around
         else:
             literal += json_text(source)
     pieces.append(literal + "}")
@@ -224,7 +300,7 @@ def csv_batches(stream: io.BufferedReader, tail: Mapping[str, Any], file_name: s
         count = block.num_rows
         if not count:
             continue
-        pieces = object_pieces(layout, block, done + 1, escape_json_strings, quote='"')
+        pieces = object_pieces(layout, block, done + 1, json_strings)
         done += count
         yield RecordBatch.from_pieces(pieces, count, columns=[key for key, _ in layout])
 

@@ -183,6 +183,79 @@ def test_given_sliced_columns_with_nulls_when_escaped_then_each_value_matches_or
         escaped.validate(full=True)
 
 
+def json_texts(encoded: Any) -> List[bytes]:
+    """Each value of `json_strings`' result as a whole JSON text, whichever form it came in."""
+    if isinstance(encoded, vectorised.Listed):
+        texts = encoded.texts.to_pylist()
+        assert all(text.endswith(",") for text in texts)
+        return [text[:-1].encode() for text in texts]
+    assert isinstance(encoded, vectorised.Quoted)
+    return [f'"{value}"'.encode() for value in encoded.texts.to_pylist()]
+
+
+def test_given_a_column_dense_in_quotes_when_encoded_then_orjson_writes_it_as_a_list():
+    import pyarrow as pa
+
+    values = [orjson.dumps({"k": i, "s": f'"{i}" C:\\x', "u": "ü🙂"}).decode() for i in range(50)]
+    encoded = vectorised.json_strings(pa.array(values))
+    assert isinstance(encoded, vectorised.Listed)
+    assert json_texts(encoded) == [orjson.dumps(value) for value in values]
+    encoded.texts.validate(full=True)
+
+
+def test_given_few_special_bytes_when_encoded_then_the_buffer_is_escaped_and_plain_columns_are_kept():
+    import pyarrow as pa
+
+    sparse = pa.array(["a" * 100 + '"', "b" * 100])
+    plain = pa.array(["x", "y"])
+    assert isinstance(vectorised.json_strings(sparse), vectorised.Quoted)
+    assert json_texts(vectorised.json_strings(sparse)) == [orjson.dumps(value) for value in sparse.to_pylist()]
+    assert vectorised.json_strings(plain).texts is plain
+
+
+def test_given_a_value_ending_in_a_quote_and_a_comma_when_encoded_then_the_list_is_not_trusted():
+    import pyarrow as pa
+
+    values = ['x",', '","', '"",""', "plain"]  # the first makes orjson's list hold one `","` too many
+    encoded = vectorised.json_strings(pa.array(values))
+    assert isinstance(encoded, vectorised.Quoted)
+    assert json_texts(encoded) == [orjson.dumps(value) for value in values]
+
+
+def test_given_random_dense_columns_and_slices_when_encoded_then_every_value_is_what_orjson_writes():
+    import pyarrow as pa
+
+    rng = random.Random(20261204)
+    alphabet = ['"', '"', "\\", ",", "a", "é", "\n", "\x00", "\x1f", "\u2028", "🙂", '",']
+    listed = 0
+    for _ in range(400):
+        values = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8))) for _ in range(rng.randint(1, 12))]
+        column = pa.array(values)
+        start = rng.randint(0, len(values) - 1)
+        column = column.slice(start, rng.randint(1, len(values) - start))
+        encoded = vectorised.json_strings(column)
+        listed += isinstance(encoded, vectorised.Listed)
+        assert json_texts(encoded) == [orjson.dumps(value) for value in column.to_pylist()]
+    assert 100 < listed < 400  # both forms were exercised
+
+
+@pytest.mark.parametrize("last", [False, True])
+def test_given_a_listed_column_anywhere_in_the_layout_when_joined_then_each_object_is_the_row(last):
+    import pyarrow as pa
+
+    from source_exports.download.batch import RecordBatch
+
+    values = ['{"a":"b"}', '"\\', '""""']
+    block = pa.RecordBatch.from_arrays([pa.array(values), pa.array(["1", "2", "3"])], names=["dense", "n"])
+    layout = [("n", vectorised.Column(1)), ("dense", vectorised.Column(0))]
+    if not last:
+        layout.append(("tail", "t"))
+    assert isinstance(vectorised.json_strings(block.column(0)), vectorised.Listed)
+    pieces = vectorised.object_pieces(layout, block, 1, vectorised.json_strings)
+    rows = list(RecordBatch.from_pieces(pieces, 3).rows())
+    assert rows == [{"n": n, "dense": value, **({} if last else {"tail": "t"})} for n, value in zip("123", values)]
+
+
 def test_given_batches_when_written_in_the_envelope_then_lines_equal_the_row_encoding():
     data = b'id,a\n1,"x\ny"\n2,\n'
     reader = ExportFileReader(fetcher=BytesFetcher(data))

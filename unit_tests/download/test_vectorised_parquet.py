@@ -119,6 +119,19 @@ def test_given_row_groups_and_batches_when_read_fast_then_row_numbers_continue_a
     assert len(batches) > 3 and vectorised_rows(batches) == 25
 
 
+def test_given_json_text_cells_when_read_fast_then_orjson_lists_them_and_the_bytes_match_the_row_path():
+    from source_exports.download.vectorised import Listed
+
+    cells = [f'{{"name":"Company {i}","summary":"Said \\"yes\\" C:\\\\x","city":"Łódź"}}' for i in range(30)]
+    table = pa.table({"enrichment": cells, "id": pa.array(range(30), pa.int32())})
+    assert isinstance(parquet_batches.encode_column(table.column(0).chunk(0)), Listed)
+
+    row_path, fast_path, batches = read_both(parquet_bytes(table), batch_rows=7)
+
+    assert fast_path == row_path and row_path[1] is None
+    assert vectorised_rows(batches) == 30
+
+
 def test_given_a_column_named_like_metadata_when_read_fast_then_both_are_kept_as_on_the_row_path():
     table = pa.table({"job": ["from file"], "_ab_source_file": ["also"], "z": [1]})
 
