@@ -30,9 +30,9 @@ def add_tail(rows: List[Dict[str, Any]], tail: Mapping[str, Any], first: int) ->
 
 
 class TailText:
-    """A tail as the text that ends a written row: `before` its row number, `after` it (closing brace included)."""
+    """A tail as the text that ends a written row: the row's own text, then the tail around its row number."""
 
-    __slots__ = ("before", "after")
+    __slots__ = ("numbered", "after_columns")
 
     def __init__(self, tail: Mapping[str, Any]) -> None:
         before: List[bytes] = []
@@ -43,24 +43,21 @@ class TailText:
                 row_key = json_text(key).encode() + b":"
             else:
                 (after if row_key else before).append(f"{json_text(key)}:{json_text(value)}".encode())
-        self.before = b"".join(item + b"," for item in before) + row_key
-        self.after = b"".join(b"," + item for item in after) + b"}"
-
-    @staticmethod
-    def opened(objects: Sequence[bytes], rows: Sequence[Mapping[str, Any]]) -> List[bytes]:
-        """Each of `objects` (rows written by orjson) without its closing brace, a comma after its last column."""
-        return [text[:-1] + b"," if row else text[:-1] for text, row in zip(objects, rows)]
-
-    def closed(self, opened: Sequence[bytes], first: int) -> List[bytes]:
-        """`opened` rows numbered from `first`, each ended with the tail."""
-        before, after = self.before, self.after
-        return [text + before + str(number).encode() + after for number, text in enumerate(opened, start=first)]
+        opening = b"".join(item + b"," for item in before) + row_key
+        closing = b"".join(b"," + item for item in after) + b"}"
+        self.numbered = opening.replace(b"%", b"%%") + b"%d" + closing.replace(b"%", b"%%")
+        """The tail from its first key to the closing brace, `%d` for the row number (a bytes format)."""
+        self.after_columns = b"," + self.numbered
+        """`numbered` after a row with columns of its own."""
 
     def ended(self, objects: Sequence[bytes], rows: Sequence[Mapping[str, Any]], first: int) -> List[bytes]:
-        """`closed(opened(objects, rows), first)` in one pass, for a writer that needs no opened rows."""
-        before, after = self.before, self.after
+        """Each of `objects` (rows written by orjson) numbered from `first` and ended with the tail.
+
+        One bytes format per row for the tail, one concatenation for the row (measured fastest).
+        """
+        numbered, after_columns = self.numbered, self.after_columns
         return [
-            text[:-1] + (b"," if row else b"") + before + str(number).encode() + after
+            text[:-1] + (after_columns if row else numbered) % number
             for number, (text, row) in enumerate(zip(objects, rows), start=first)
         ]
 

@@ -18,7 +18,7 @@ import pytest
 from source_exports.download import formats, vectorised
 from source_exports.download.batch import encode_row
 from source_exports.download.reader import ExportFile, ExportFileReader
-from source_exports.download.row_tail import BareRows, TailText
+from source_exports.download.row_tail import BareRows
 from unit_tests.download.both_paths import BytesFetcher, outcome
 
 
@@ -124,9 +124,7 @@ def read_chunked(data: bytes, block_size: int, size: int = 2, bare: bool = False
         for chunk in reader.read_chunks(export, size, bare):
             assert chunk
             if isinstance(chunk, BareRows):
-                written = chunk.text.closed(
-                    TailText.opened([orjson.dumps(row) for row in chunk.rows], chunk.rows), chunk.first
-                )
+                written = chunk.text.ended([orjson.dumps(row) for row in chunk.rows], chunk.rows, chunk.first)
                 chunk = chunk.tailed()
                 assert written == [encode_row(row) for row in chunk]
             yield from chunk

@@ -24,7 +24,7 @@ from source_exports.ahead import Ahead
 from source_exports.download.batch import RecordBatch, encode_row
 from source_exports.download.formats import get_format
 from source_exports.download.reader import FILE_COLUMN, ROW_COLUMN, ExportFile, ExportFileReader
-from source_exports.download.row_tail import BareRows, TailText
+from source_exports.download.row_tail import BareRows
 from source_exports.errors import RecordParseError, TransientError
 from source_exports.streams import ExportsStream, IncrementalExportsStream, PrimaryKey
 from source_exports.vendors.posthog.client import PostHogClient
@@ -66,9 +66,10 @@ the last occurrence is that column's."""
 class Encoded:
     """One chunk of transformed rows, each written once: the records, and the content the replay check hears.
 
-    A row's content is its object up to the per-export columns: equal for the same row of two exports.
+    A row's content is its object without the per-export columns: equal for the same row of two exports.
     Rows read in blocks come bare (`BareRows`): written without the metadata columns, which are then
-    appended as text, so the content is the written row as it is; rows of the row path carry them.
+    appended as text, so the content is the written row as it is; rows of the row path carry them,
+    and their content is cut before them (`_content`).
     """
 
     __slots__ = ("rows", "objects", "contents", "columns", "error")
@@ -88,12 +89,11 @@ class Encoded:
                     rows, error = rows[:index], failure if bare is None else _named(encode_row, bare, index)
                     break
         if bare is None:
-            key = PER_EXPORT_KEY
-            self.contents = [text[: text.rfind(key)] for text in objects]
+            self.contents = list(map(_content, objects))
             self.objects, self.columns = objects, frozenset()
         else:
-            self.contents = TailText.opened(objects, rows)
-            self.objects, self.columns = bare.text.closed(self.contents, bare.first), frozenset(bare.tail)
+            self.contents = objects
+            self.objects, self.columns = bare.text.ended(objects, rows, bare.first), frozenset(bare.tail)
         self.rows, self.error = rows, error
 
     def fingerprints(self, start: int = 0, end: Optional[int] = None) -> bytes:
@@ -104,6 +104,14 @@ class Encoded:
     def batch(self, start: int) -> RecordBatch:
         """Rows `start:` as a batch of their records."""
         return RecordBatch(self.objects[start:], columns=self.columns.union(*self.rows[start:]))
+
+
+def _content(text: bytes) -> bytes:
+    """A written row with metadata columns as the same row written without them."""
+    cut = text.rfind(PER_EXPORT_KEY)
+    if cut <= 1:  # none (not written by the reader: kept whole), or the row has no column of its own
+        return text if cut < 0 else b"{}"
+    return text[: cut - 1] + b"}"
 
 
 def _named(step: Callable[[Dict[str, Any]], Any], bare: BareRows, index: int) -> RecordParseError:

@@ -56,10 +56,11 @@ def bare(rows, export_id="e-1", first=1):
     return BareRows([dict(item) for item in rows], first, tail, TailText(tail))
 
 
-def test_given_bare_rows_when_encoded_then_the_same_records_fingerprints_and_columns_as_rows_with_metadata():
+@pytest.mark.parametrize("export_id", ["e-1", "e-%d-100%%s"])  # the tail is a bytes format: '%' is literal text
+def test_given_bare_rows_when_encoded_then_the_same_records_fingerprints_and_columns_as_rows_with_metadata(export_id):
     contents = [TRICKY, {}, {"uuid": "u-3", "n": None}]
-    tailed = Encoded([row("e-1", 41 + number, **item) for number, item in enumerate(contents)])
-    chunk = bare(contents, first=41)
+    tailed = Encoded([row(export_id, 41 + number, **item) for number, item in enumerate(contents)])
+    chunk = bare(contents, export_id, first=41)
     encoded = Encoded(chunk.rows, chunk)
     assert encoded.objects == tailed.objects and encoded.fingerprints() == tailed.fingerprints()
     assert encoded.fingerprints(1) == tailed.fingerprints(1)
