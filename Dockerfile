@@ -29,7 +29,7 @@ RUN PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 python -m pip install ${P
 FROM ${BASE_IMAGE}
 ARG CONNECTOR_NAME=source-exports
 LABEL io.airbyte.name="airbyte/source-exports" \
-      io.airbyte.version="0.2.6" \
+      io.airbyte.version="0.2.7" \
       org.opencontainers.image.title="source-exports" \
       org.opencontainers.image.description="Airbyte source for vendor export APIs: Cargo, SourceCraft CI, Spaaza, PostHog."
 WORKDIR /airbyte/integration_code

@@ -26,7 +26,7 @@ DEMO = [
 
 setup(
     name="source-exports",
-    version="0.2.6",
+    version="0.2.7",
     description="Airbyte source for vendor export APIs: Cargo, SourceCraft CI, Spaaza, PostHog.",
     packages=find_packages(include=["source_exports", "source_exports.*"]),
     package_data={"source_exports": ["*.json", "schemas/*.json", "vendors/*/*.json", "vendors/*/schemas/*.json"]},

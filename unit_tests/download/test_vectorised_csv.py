@@ -239,6 +239,37 @@ def test_given_random_dense_columns_and_slices_when_encoded_then_every_value_is_
     assert 100 < listed < 400  # both forms were exercised
 
 
+@pytest.mark.parametrize(
+    "tail, form",
+    [
+        ("", vectorised.Listed),  # dense from its start: decided by the sample
+        ('x",', vectorised.Quoted),  # a value ending in `",` after a dense start: the list is not trusted
+    ],
+)
+def test_given_a_long_column_when_its_start_is_dense_then_the_form_follows_and_every_value_is_what_orjson_writes(
+    tail, form
+):
+    import pyarrow as pa
+
+    dense = [orjson.dumps({"id": i, "note": f'say "{i}"', "path": "C:\\t"}).decode() for i in range(2000)]
+    values = dense + [tail, "plain"]
+    column = pa.array(values).slice(3)
+    assert column.buffers()[2].size > 2 * vectorised.DENSITY_SAMPLE
+    encoded = vectorised.json_strings(column)
+    assert isinstance(encoded, form)
+    assert json_texts(encoded) == [orjson.dumps(value) for value in values[3:]]
+    encoded.texts.validate(full=True)
+
+
+def test_given_a_long_column_plain_at_its_start_when_encoded_then_later_specials_are_escaped():
+    import pyarrow as pa
+
+    values = ["a" * 40] * 1000 + ['q"\\\n'] * 5
+    encoded = vectorised.json_strings(pa.array(values))
+    assert isinstance(encoded, vectorised.Quoted)
+    assert json_texts(encoded) == [orjson.dumps(value) for value in values]
+
+
 @pytest.mark.parametrize("last", [False, True])
 def test_given_a_listed_column_anywhere_in_the_layout_when_joined_then_each_object_is_the_row(last):
     import pyarrow as pa
